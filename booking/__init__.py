@@ -1,0 +1,1 @@
+"""Offices, services, opening hours, slots and bookings: the resident's side."""

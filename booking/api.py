@@ -1,0 +1,270 @@
+"""JSON API for the city's portal and the phone voice bot: /api/v1."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+
+from . import notifications
+from .availability import availability, local_today
+from .bookings import BookingError, Contact, SlotTaken, cancel_booking, create_booking
+from .codes import hash_token, normalize_code
+from .database import db, utcnow
+from .errors import json_error
+from .extensions import limiter
+from .forms import ContactForm
+from .models import Booking, Office, Service
+from .openapi import spec
+from .views import iso, parse_start
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+limiter.limit(lambda: current_app.config["API_RATE_LIMIT"])(api)
+
+MAX_RANGE_DAYS = 62
+BOOKING_FIELDS = {
+    "office": str,
+    "service": str,
+    "start": str,
+    "name": str,
+    "email": str,
+    "phone": str,
+    "language": str,
+    "consent": bool,
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, error: str, message: object, **extra: Any) -> None:
+        super().__init__(str(message))
+        self.status, self.error, self.message, self.extra = status, error, message, extra
+
+
+@api.errorhandler(ApiError)
+def _api_error(exc: ApiError):
+    return json_error(exc.status, exc.error, exc.message, **exc.extra)
+
+
+@api.errorhandler(BookingError)
+def _booking_error(exc: BookingError):
+    extra = (
+        {"alternatives": [iso(s) for s in exc.alternatives]} if isinstance(exc, SlotTaken) else {}
+    )
+    db.session.rollback()
+    return json_error(exc.status, exc.error, exc.message, **extra)
+
+
+def office_json(office: Office) -> dict[str, Any]:
+    return {
+        "slug": office.slug,
+        "name": office.name,
+        "address": office.address,
+        "timezone": office.timezone,
+        "country": office.country,
+        "language": office.language,
+        "phone": office.phone,
+        "email": office.email,
+    }
+
+
+def service_json(service: Service, locale: str) -> dict[str, Any]:
+    return {
+        "key": service.key,
+        "name": service.name(locale),
+        "description": service.description(locale) or "",
+        "duration_minutes": service.duration_minutes,
+        "documents": service.documents_for(locale),
+        "bookable_online": service.bookable_online,
+    }
+
+
+def booking_json(booking: Booking, locale: str) -> dict[str, Any]:
+    return {
+        "code": booking.code,
+        "status": booking.status.value,
+        "office": booking.office.slug,
+        "service": booking.service.key,
+        "counter": booking.counter.name,
+        "starts_at": iso(booking.starts_at),
+        "ends_at": iso(booking.ends_at),
+        "documents": booking.service.documents_for(locale),
+    }
+
+
+def find_office(slug: str) -> Office:
+    office = db.session.scalar(select(Office).where(Office.slug == slug))
+    if office is None:
+        raise ApiError(404, "unknown_office", _l("There is no such office."))
+    return office
+
+
+def find_service(office: Office, key: str) -> Service:
+    service = db.session.scalar(
+        select(Service).where(Service.office_id == office.id, Service.key == key)
+    )
+    if service is None:
+        raise ApiError(404, "unknown_service", _l("This office has no such service."))
+    return service
+
+
+def parse_day(name: str, default: date) -> date:
+    text = request.args.get(name)
+    if text is None:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ApiError(
+            400, "invalid_parameter", _l("Dates must look like 2026-12-31."), field=name
+        ) from None
+
+
+def find_booking(code: str) -> Booking:
+    token = request.headers.get("X-Booking-Token", "")
+    booking = db.session.scalar(select(Booking).where(Booking.code == normalize_code(code)[:16]))
+    # One answer for a wrong code and a wrong token: nothing to learn by guessing.
+    if booking is None or not token or booking.manage_token_hash != hash_token(token):
+        raise ApiError(404, "unknown_booking", _l("No booking matches this code and token."))
+    return booking
+
+
+@api.get("/openapi.json")
+def openapi():
+    return jsonify(spec())
+
+
+@api.get("/offices")
+def offices():
+    rows = db.session.scalars(select(Office).order_by(Office.name))
+    return jsonify([office_json(o) for o in rows])
+
+
+@api.get("/offices/<slug>")
+def office(slug: str):
+    office = find_office(slug)
+    locale = str(get_locale())
+    return jsonify(
+        {
+            **office_json(office),
+            "services": [service_json(s, locale) for s in office.services if s.bookable_online],
+        }
+    )
+
+
+@api.get("/offices/<slug>/services")
+def services(slug: str):
+    office = find_office(slug)
+    locale = str(get_locale())
+    return jsonify([service_json(s, locale) for s in office.services if s.bookable_online])
+
+
+@api.get("/offices/<slug>/services/<key>/availability")
+def service_availability(slug: str, key: str):
+    office = find_office(slug)
+    service = find_service(office, key)
+    now = utcnow()
+    first = parse_day("from", local_today(office, now))
+    last = parse_day("to", first + timedelta(days=13))
+    if last < first or (last - first).days >= MAX_RANGE_DAYS:
+        raise ApiError(
+            400,
+            "invalid_range",
+            _l("The range must run forwards and span at most %(days)d days.", days=MAX_RANGE_DAYS),
+        )
+    free = availability(db.session, office, service, first, last, now)
+    return jsonify(
+        {
+            "office": office.slug,
+            "service": service.key,
+            "timezone": office.timezone,
+            "duration_minutes": service.duration_minutes,
+            "days": [
+                {"date": d.isoformat(), "starts": [iso(s) for s in starts]}
+                for d, starts in free.items()
+            ],
+        }
+    )
+
+
+def booking_request() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", _l("The request body must be a JSON object."))
+    for name, value in body.items():
+        expected = BOOKING_FIELDS.get(name)
+        if expected is None:
+            raise ApiError(
+                400, "unknown_field", _l("Unknown field: %(name)s", name=name), field=name
+            )
+        if value is not None and not isinstance(value, expected):
+            raise ApiError(
+                400, "invalid_type", _l("Field %(name)s has the wrong type.", name=name), field=name
+            )
+    for name in ("office", "service", "start"):
+        if not body.get(name):
+            raise ApiError(
+                400, "missing_field", _l("Field %(name)s is required.", name=name), field=name
+            )
+    return body
+
+
+@api.post("/bookings")
+@limiter.limit(lambda: current_app.config["API_BOOKING_RATE_LIMIT"])
+def create():
+    body = booking_request()
+    office = find_office(body["office"])
+    service = find_service(office, body["service"])
+    start = parse_start(body["start"])
+    if start is None:
+        raise ApiError(
+            400,
+            "invalid_start",
+            _l("The start must be an ISO 8601 time with a zone."),
+            field="start",
+        )
+    form = ContactForm(
+        formdata=MultiDict(
+            {
+                "name": body.get("name") or "",
+                "email": body.get("email") or "",
+                "phone": body.get("phone") or "",
+                "language": body.get("language") or office.language,
+                "consent": "y" if body.get("consent") is True else "",
+                "start": body["start"],
+            }
+        ),
+        meta={"csrf": False},
+        region=office.country,
+    )
+    if not form.validate():
+        fields = {name: [str(e) for e in errors] for name, errors in form.errors.items()}
+        raise ApiError(422, "invalid_fields", _l("Some fields are not valid."), fields=fields)
+    contact = Contact(
+        form.name.data, form.email.data or None, form.phone.data or None, form.language.data
+    )
+    booking, token = create_booking(db.session, office, service, start, contact, utcnow())
+    db.session.commit()
+    notifications.booking_confirmed(booking, token)
+    manage = current_app.config["PUBLIC_URL"].rstrip("/") + url_for("booking.manage", token=token)
+    return jsonify(
+        {**booking_json(booking, contact.language), "token": token, "manage_url": manage}
+    ), 201
+
+
+@api.get("/bookings/<code>")
+def read(code: str):
+    return jsonify(booking_json(find_booking(code), str(get_locale())))
+
+
+@api.post("/bookings/<code>/cancel")
+def cancel(code: str):
+    booking = find_booking(code)
+    cancel_booking(db.session, booking, utcnow())
+    db.session.commit()
+    notifications.booking_cancelled(booking)
+    return jsonify(booking_json(booking, str(get_locale())))

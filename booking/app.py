@@ -1,0 +1,83 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g
+from flask_babel import get_locale
+
+from . import errors, formatting
+from .database import configure_sqlite, db
+from .extensions import babel, csrf, limiter, migrate
+from .i18n import LANGUAGE_NAMES, LANGUAGES, remember_language, select_locale
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app; ``config`` overrides what the environment gives."""
+    from .config import from_environment
+
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    instance = Path(config["INSTANCE_PATH"]) if config and "INSTANCE_PATH" in config else None
+    if instance:
+        app.instance_path = str(instance)
+    app.config.update(from_environment(Path(app.instance_path)))
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(ROOT / "translations")
+    if config:
+        app.config.update(config)
+
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    from .api import api
+    from .cli import register_cli
+    from .views import bp
+
+    csrf.exempt(api)
+    app.register_blueprint(bp)
+    app.register_blueprint(api)
+    errors.register(app)
+    register_cli(app)
+
+    app.before_request(remember_language)
+    app.jinja_env.filters.update(
+        local_datetime=formatting.local_datetime,
+        local_time=formatting.local_time,
+        local_date=formatting.local_date,
+        month_name=formatting.month_name,
+        local_day=formatting.local_day,
+    )
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        return {
+            "current_locale": str(get_locale()),
+            "languages": [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+        }
+
+    @app.after_request
+    def _headers(response: Any) -> Any:
+        # Manage links carry a secret in the path: never leak it in a Referer.
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if getattr(g, "no_store", False):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    return app

@@ -1,0 +1,110 @@
+"""Availability read from the database: plain functions over a SQLAlchemy session."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import holidays
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import BookingSlot, Office, Service
+from .slots import HoursRule, Schedule, date_range, free_starts
+
+
+def public_holidays(office: Office, years: range) -> set[date]:
+    return set(
+        holidays.country_holidays(office.country, subdiv=office.subdivision, years=list(years))
+    )
+
+
+def schedule_for(office: Office, first: date, last: date) -> Schedule:
+    closed = public_holidays(office, range(first.year, last.year + 1))
+    for closure in office.closures:
+        if closure.last_day >= first and closure.first_day <= last:
+            closed.update(date_range(max(first, closure.first_day), min(last, closure.last_day)))
+    rules = [
+        HoursRule(h.weekday, h.opens, h.closes, h.valid_from, h.valid_to) for h in office.hours
+    ]
+    return Schedule(ZoneInfo(office.timezone), office.slot_minutes, rules, frozenset(closed))
+
+
+def booking_window(office: Office, now: datetime) -> tuple[datetime, datetime]:
+    """The earliest and latest start a resident may book now."""
+    return (
+        now + timedelta(minutes=office.min_notice_minutes),
+        now + timedelta(days=office.max_days_ahead),
+    )
+
+
+def local_today(office: Office, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(office.timezone)).date()
+
+
+def taken_cells(
+    session: Session, counters: list[int], first: datetime, last: datetime
+) -> set[tuple[int, datetime]]:
+    rows = session.execute(
+        select(BookingSlot.counter_id, BookingSlot.starts_at).where(
+            BookingSlot.counter_id.in_(counters),
+            BookingSlot.starts_at >= first,
+            BookingSlot.starts_at < last,
+        )
+    )
+    return {(counter, start) for counter, start in rows}
+
+
+def availability(
+    session: Session,
+    office: Office,
+    service: Service,
+    first: date,
+    last: date,
+    now: datetime,
+    ignore_booking: int | None = None,
+) -> dict[date, list[datetime]]:
+    """Free start times for ``service`` per local day from ``first`` to ``last``.
+
+    ``ignore_booking`` treats that booking's own cells as free, for rescheduling.
+    """
+    counters = [c.id for c in service.counters]
+    if not service.bookable_online or not counters or first > last:
+        return {day: [] for day in date_range(first, last)}
+    schedule = schedule_for(office, first, last)
+    tz = schedule.timezone
+    span_start = datetime.combine(first - timedelta(days=1), datetime.min.time(), tzinfo=tz)
+    span_end = datetime.combine(last + timedelta(days=2), datetime.min.time(), tzinfo=tz)
+    taken = taken_cells(session, counters, span_start, span_end)
+    if ignore_booking is not None:
+        own = session.scalars(
+            select(BookingSlot).where(BookingSlot.booking_id == ignore_booking)
+        ).all()
+        taken -= {(cell.counter_id, cell.starts_at) for cell in own}
+    earliest, latest = booking_window(office, now)
+    return free_starts(
+        schedule,
+        date_range(first, last),
+        timedelta(minutes=service.duration_minutes),
+        counters,
+        taken,
+        earliest,
+        latest,
+    )
+
+
+def nearest_free(
+    session: Session,
+    office: Office,
+    service: Service,
+    around: datetime,
+    now: datetime,
+    count: int = 3,
+) -> list[datetime]:
+    """The free starts closest in time to ``around``, for "this time was just taken"."""
+    day = around.astimezone(ZoneInfo(office.timezone)).date()
+    first = max(local_today(office, now), day - timedelta(days=7))
+    free = availability(session, office, service, first, day + timedelta(days=14), now)
+    starts = [start for day_starts in free.values() for start in day_starts]
+    starts.sort(key=lambda s: (abs(s - around), s))
+    return sorted(starts[:count])

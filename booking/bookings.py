@@ -1,0 +1,214 @@
+"""Creating, moving and cancelling bookings: plain functions over a session.
+
+The caller commits. A conflict with a competing booking surfaces as an
+IntegrityError on the (counter, cell) unique constraint inside a savepoint;
+the next free counter is tried, and when none is left the resident gets
+``SlotTaken`` with the nearest free times.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .availability import booking_window, nearest_free, schedule_for, taken_cells
+from .codes import hash_token, new_booking_code, new_token
+from .models import Booking, BookingSlot, BookingStatus, Office, Service
+from .slots import candidate_starts, cells, free_counter
+
+
+class BookingError(Exception):
+    """A booking request that cannot be met; ``error`` is a stable code for the API."""
+
+    error = "booking_error"
+    message: object = _l("This booking cannot be made.")
+    status = 409
+
+    def __init__(self, message: object | None = None) -> None:
+        if message is not None:
+            self.message = message
+        super().__init__(str(self.message))
+
+
+class SlotTaken(BookingError):
+    error = "slot_taken"
+    message = _l("This time was just taken. Please choose another one.")
+
+    def __init__(self, alternatives: list[datetime]) -> None:
+        super().__init__()
+        self.alternatives = alternatives
+
+
+class NotBookable(BookingError):
+    error = "not_bookable"
+    message = _l("This time cannot be booked for this service.")
+    status = 422
+
+
+class TooManyBookings(BookingError):
+    error = "too_many_bookings"
+    message = _l(
+        "You already have the largest number of upcoming bookings allowed at this office. "
+        "Cancel one first or contact the office."
+    )
+
+
+class NotActive(BookingError):
+    error = "not_active"
+    message = _l("This booking has been cancelled or has already taken place.")
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    email: str | None
+    phone: str | None
+    language: str
+
+
+def _free_counters(
+    session: Session,
+    office: Office,
+    service: Service,
+    start: datetime,
+    now: datetime,
+    ignore_booking: int | None = None,
+) -> list[int]:
+    """Counters free at ``start``; raises if ``start`` is no bookable time at all."""
+    if service.office_id != office.id or not service.bookable_online:
+        raise NotBookable(_l("This service cannot be booked online at this office."))
+    earliest, latest = booking_window(office, now)
+    if not earliest <= start <= latest:
+        raise NotBookable(_l("This time is outside the period in which bookings are taken."))
+    day = start.astimezone(ZoneInfo(office.timezone)).date()
+    schedule = schedule_for(office, day, day)
+    duration = timedelta(minutes=service.duration_minutes)
+    if start not in set(candidate_starts(schedule, day, duration)):
+        raise NotBookable()
+    counters = [c.id for c in service.counters]
+    held = cells(start, duration, schedule.step)
+    taken = taken_cells(session, counters, held[0], held[-1] + schedule.step)
+    if ignore_booking is not None:
+        own = session.scalars(select(BookingSlot).where(BookingSlot.booking_id == ignore_booking))
+        taken -= {(cell.counter_id, cell.starts_at) for cell in own}
+    return free_counter(start, duration, schedule.step, counters, taken)
+
+
+def _hold(session: Session, booking: Booking, counters: list[int], step: timedelta) -> bool:
+    """Give ``booking`` the first of ``counters`` whose cells can still be inserted."""
+    duration = booking.ends_at - booking.starts_at
+    for counter_id in counters:
+        try:
+            with session.begin_nested():
+                booking.counter_id = counter_id
+                booking.slots = [
+                    BookingSlot(counter_id=counter_id, starts_at=cell)
+                    for cell in cells(booking.starts_at, duration, step)
+                ]
+                session.add(booking)
+                session.flush()
+            return True
+        except IntegrityError:
+            # Another resident got this counter first; the savepoint undid our rows.
+            continue
+    return False
+
+
+def active_bookings_for(session: Session, office: Office, contact: Contact, now: datetime) -> int:
+    matches = []
+    if contact.email:
+        matches.append(func.lower(Booking.email) == contact.email.lower())
+    if contact.phone:
+        matches.append(Booking.phone == contact.phone)
+    return (
+        session.scalar(
+            select(func.count(Booking.id)).where(
+                Booking.office_id == office.id,
+                Booking.status == BookingStatus.BOOKED,
+                Booking.ends_at > now,
+                or_(*matches),
+            )
+        )
+        or 0
+    )
+
+
+def _unused_code(session: Session) -> str:
+    while True:
+        code = new_booking_code()
+        if session.scalar(select(Booking.id).where(Booking.code == code)) is None:
+            return code
+
+
+def create_booking(
+    session: Session,
+    office: Office,
+    service: Service,
+    start: datetime,
+    contact: Contact,
+    now: datetime,
+) -> tuple[Booking, str]:
+    """Book ``start`` for ``contact``; returns the booking and its manage token (shown once)."""
+    counters = _free_counters(session, office, service, start, now)
+    if active_bookings_for(session, office, contact, now) >= office.max_active_bookings_per_contact:
+        raise TooManyBookings()
+    token = new_token()
+    booking = Booking(
+        code=_unused_code(session),
+        manage_token_hash=hash_token(token),
+        office_id=office.id,
+        service_id=service.id,
+        starts_at=start,
+        ends_at=start + timedelta(minutes=service.duration_minutes),
+        status=BookingStatus.BOOKED,
+        name=contact.name,
+        email=contact.email,
+        phone=contact.phone,
+        language=contact.language,
+        consent_at=now,
+        sequence=0,
+        created_at=now,
+    )
+    if not _hold(session, booking, counters, timedelta(minutes=office.slot_minutes)):
+        raise SlotTaken(nearest_free(session, office, service, start, now))
+    return booking, token
+
+
+def reschedule_booking(
+    session: Session, booking: Booking, start: datetime, now: datetime
+) -> Booking:
+    """Move an active booking to another free start of the same service."""
+    if not booking.active or booking.starts_at <= now:
+        raise NotActive()
+    office, service = booking.office, booking.service
+    counters = _free_counters(session, office, service, start, now, ignore_booking=booking.id)
+    old = (booking.starts_at, booking.ends_at, booking.counter_id)
+    with session.begin_nested():
+        session.execute(delete(BookingSlot).where(BookingSlot.booking_id == booking.id))
+        session.expire(booking, ["slots"])
+        booking.starts_at = start
+        booking.ends_at = start + timedelta(minutes=service.duration_minutes)
+        if not _hold(session, booking, counters, timedelta(minutes=office.slot_minutes)):
+            booking.starts_at, booking.ends_at, booking.counter_id = old
+            raise SlotTaken(nearest_free(session, office, service, start, now))
+        booking.sequence += 1
+    return booking
+
+
+def cancel_booking(session: Session, booking: Booking, now: datetime) -> Booking:
+    """Cancel and free the counter time at once."""
+    if not booking.active or booking.starts_at <= now:
+        raise NotActive()
+    booking.status = BookingStatus.CANCELLED
+    booking.cancelled_at = now
+    booking.sequence += 1
+    session.execute(delete(BookingSlot).where(BookingSlot.booking_id == booking.id))
+    session.expire(booking, ["slots"])
+    session.flush()
+    return booking

@@ -1,0 +1,64 @@
+"""Error pages for people and JSON errors for the API, in the reader's language."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+MESSAGES = {
+    400: _l("The request could not be understood. Please check what you entered."),
+    403: _l("You are not allowed to open this page."),
+    404: _l("This page does not exist, or the link is no longer valid."),
+    405: _l("This action is not allowed here."),
+    413: _l("What you sent is too large."),
+    429: _l("Too many requests from your connection. Please wait a while and try again."),
+    500: _l("Something went wrong on our side. Nothing you entered was lost; please try again."),
+}
+CODES = {
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    429: "rate_limited",
+    500: "server_error",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def json_error(status: int, error: str, message: object, **extra: object):
+    body = {"error": error, "message": str(message), **extra}
+    return jsonify(body), status
+
+
+def _page(status: int, message: object):
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError):
+        message = _l("Your session has expired. Please go back, reload the page and try again.")
+        if wants_json():
+            return json_error(400, "csrf", message)
+        return _page(400, message)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        status = exc.code or 500
+        message = MESSAGES.get(status, exc.description)
+        if wants_json():
+            return json_error(status, CODES.get(status, "error"), message)
+        return _page(status, message)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        app.logger.exception("unhandled error")
+        if wants_json():
+            return json_error(500, "server_error", MESSAGES[500])
+        return _page(500, MESSAGES[500])

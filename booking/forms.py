@@ -1,0 +1,96 @@
+"""Forms residents fill in; the API feeds the same forms, so the rules live in one place."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from .contact import ContactError, normalize_email, normalize_phone
+from .i18n import LANGUAGE_NAMES, LANGUAGES
+
+
+def plain_name(form: Any, field: Any) -> None:
+    """A person's name: letters and ordinary punctuation, no markup or control characters."""
+    text = field.data or ""
+    if any(ch in "<>{}" for ch in text) or any(
+        unicodedata.category(ch).startswith("C") for ch in text
+    ):
+        raise ValidationError(_l("Please enter your name without special characters."))
+
+
+class ContactForm(FlaskForm):
+    name = StringField(
+        _l("Full name"),
+        validators=[
+            DataRequired(_l("Please enter your name.")),
+            Length(min=2, max=120, message=_l("The name must have 2 to 120 characters.")),
+            plain_name,
+        ],
+        filters=[lambda s: " ".join(s.split()) if isinstance(s, str) else s],
+    )
+    email = StringField(
+        _l("E-mail"),
+        validators=[Optional(), Length(max=254, message=_l("This e-mail address is too long."))],
+        filters=[lambda s: s.strip() if isinstance(s, str) else s],
+    )
+    phone = StringField(
+        _l("Phone"),
+        validators=[Optional(), Length(max=30, message=_l("This phone number is too long."))],
+        filters=[lambda s: s.strip() if isinstance(s, str) else s],
+    )
+    language = SelectField(
+        _l("Language for messages"),
+        choices=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+        validators=[DataRequired(_l("Please choose a language."))],
+    )
+    consent = BooleanField(
+        _l("I have read the privacy notice and agree to the processing of my data for this visit."),
+        validators=[DataRequired(_l("Please agree to the privacy notice to book."))],
+    )
+    start = HiddenField(validators=[DataRequired(_l("Please choose a time."))])
+
+    def __init__(self, *args: Any, region: str = "PL", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.region = region
+
+    def validate_email(self, field: StringField) -> None:
+        if field.data:
+            try:
+                field.data = normalize_email(field.data)
+            except ContactError as exc:
+                raise ValidationError(exc.message) from exc
+
+    def validate_phone(self, field: StringField) -> None:
+        if field.data:
+            try:
+                field.data = normalize_phone(field.data, self.region)
+            except ContactError as exc:
+                raise ValidationError(exc.message) from exc
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = super().validate(extra_validators)
+        if (
+            not self.email.data
+            and not self.phone.data
+            and not self.email.errors
+            and not self.phone.errors
+        ):
+            self.email.errors = [
+                *self.email.errors,
+                _l("Please give an e-mail address or a phone number."),
+            ]
+            ok = False
+        return ok
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: only the CSRF token, for POST-only actions such as cancelling."""
+
+
+class RescheduleForm(FlaskForm):
+    start = HiddenField(validators=[DataRequired(_l("Please choose a time."))])

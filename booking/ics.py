@@ -1,0 +1,53 @@
+"""Calendar files for a booking: no personal data, stable UID, rising SEQUENCE."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, Event
+
+from .models import Booking
+
+
+def booking_uid(booking: Booking, domain: str) -> str:
+    return f"booking-{booking.code.lower()}@{domain}"
+
+
+def booking_calendar(
+    booking: Booking,
+    *,
+    summary: str,
+    description: str,
+    domain: str,
+    now: datetime,
+    cancel: bool = False,
+) -> bytes:
+    """An iCalendar file for ``booking``; ``cancel`` makes the METHOD:CANCEL that removes it.
+
+    Times are written in the office's zone with its VTIMEZONE, so calendars show
+    the right hour on both sides of a clock change.
+    """
+    office = booking.office
+    tz = ZoneInfo(office.timezone)
+    calendar = Calendar()
+    calendar.add("prodid", "-//Okienko//Booking//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "CANCEL" if cancel else "PUBLISH")
+    event = Event()
+    event.add("uid", booking_uid(booking, domain))
+    event.add("sequence", booking.sequence)
+    event.add("dtstamp", now)
+    event.add("dtstart", booking.starts_at.astimezone(tz))
+    event.add("dtend", booking.ends_at.astimezone(tz))
+    event.add("summary", summary)
+    event.add("description", description)
+    event.add("location", f"{office.name}, {office.address}")
+    if office.email:
+        # RFC 5546 wants an ORGANIZER on CANCEL; the office, never the resident.
+        event.add("organizer", f"mailto:{office.email}", parameters={"CN": office.name})
+    event.add("status", "CANCELLED" if cancel else "CONFIRMED")
+    event.add("transp", "OPAQUE")
+    calendar.add_component(event)
+    calendar.add_missing_timezones()
+    return calendar.to_ical()

@@ -1,0 +1,221 @@
+"""Offices, their services, counters and calendars, and residents' bookings."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .database import UTCDateTime, db, utcnow
+from .i18n import localized
+
+counter_services = Table(
+    "counter_service",
+    db.metadata,
+    Column("counter_id", ForeignKey("counter.id", ondelete="CASCADE"), primary_key=True),
+    Column("service_id", ForeignKey("service.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Office(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(300))
+    timezone: Mapped[str] = mapped_column(String(64))
+    country: Mapped[str] = mapped_column(String(2))
+    subdivision: Mapped[str | None] = mapped_column(String(10))
+    language: Mapped[str] = mapped_column(String(5))
+    phone: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(200))
+    website: Mapped[str | None] = mapped_column(String(300))
+    # Every booking occupies whole cells of this grid, so the unique index over
+    # (counter, cell start) also rules out partly overlapping bookings.
+    slot_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    min_notice_minutes: Mapped[int] = mapped_column(Integer, default=120)
+    max_days_ahead: Mapped[int] = mapped_column(Integer, default=60)
+    max_active_bookings_per_contact: Mapped[int] = mapped_column(Integer, default=2)
+
+    services: Mapped[list[Service]] = relationship(
+        back_populates="office", cascade="all, delete-orphan", order_by="Service.position"
+    )
+    counters: Mapped[list[Counter]] = relationship(
+        back_populates="office", cascade="all, delete-orphan", order_by="Counter.position"
+    )
+    hours: Mapped[list[OpeningHours]] = relationship(
+        back_populates="office", cascade="all, delete-orphan"
+    )
+    closures: Mapped[list[Closure]] = relationship(
+        back_populates="office", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (CheckConstraint("slot_minutes > 0", name="slot_positive"),)
+
+
+class Service(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    names: Mapped[dict[str, str]] = mapped_column(JSON)
+    descriptions: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    documents: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    prefix: Mapped[str] = mapped_column(String(1))
+    bookable_online: Mapped[bool] = mapped_column(Boolean, default=True)
+    walk_in: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    office: Mapped[Office] = relationship(back_populates="services")
+    counters: Mapped[list[Counter]] = relationship(
+        secondary=counter_services, back_populates="services", order_by="Counter.position"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("office_id", "key"),
+        UniqueConstraint("office_id", "prefix"),
+        CheckConstraint("duration_minutes > 0", name="duration_positive"),
+    )
+
+    def name(self, locale: str) -> str:
+        return localized(self.names, locale)
+
+    def description(self, locale: str) -> str:
+        return localized(self.descriptions, locale)
+
+    def documents_for(self, locale: str) -> list[str]:
+        return localized(self.documents, locale) or []
+
+
+class Counter(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(100))
+
+    office: Mapped[Office] = relationship(back_populates="counters")
+    services: Mapped[list[Service]] = relationship(
+        secondary=counter_services, back_populates="counters"
+    )
+
+    __table_args__ = (UniqueConstraint("office_id", "name"),)
+
+
+class OpeningHours(db.Model):
+    """One interval of one weekday (0 = Monday), valid between two optional dates."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id", ondelete="CASCADE"))
+    weekday: Mapped[int] = mapped_column(Integer)
+    opens: Mapped[time] = mapped_column(Time)
+    closes: Mapped[time] = mapped_column(Time)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+
+    office: Mapped[Office] = relationship(back_populates="hours")
+
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
+        CheckConstraint("opens < closes", name="opens_before_closes"),
+    )
+
+
+class Closure(db.Model):
+    """Days the office is closed besides public holidays (inclusive range)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id", ondelete="CASCADE"))
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+    office: Mapped[Office] = relationship(back_populates="closures")
+
+    __table_args__ = (CheckConstraint("first_day <= last_day", name="range_order"),)
+
+
+class BookingStatus(enum.StrEnum):
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+
+
+class Booking(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    manage_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"), index=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counter.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[BookingStatus] = mapped_column(
+        Enum(
+            BookingStatus,
+            native_enum=False,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=BookingStatus.BOOKED,
+    )
+    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    language: Mapped[str] = mapped_column(String(5))
+    consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # iCalendar SEQUENCE: raised on every change so calendars replace the event.
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    office: Mapped[Office] = relationship()
+    service: Mapped[Service] = relationship()
+    counter: Mapped[Counter] = relationship()
+    slots: Mapped[list[BookingSlot]] = relationship(
+        back_populates="booking", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="has_contact"),
+        CheckConstraint("starts_at < ends_at", name="starts_before_ends"),
+    )
+
+    @property
+    def active(self) -> bool:
+        return self.status == BookingStatus.BOOKED
+
+
+class BookingSlot(db.Model):
+    """One grid cell of counter time held by an active booking.
+
+    The unique constraint is what makes a double booking impossible: a
+    booking's cells are inserted in its transaction, and a competing insert of
+    the same (counter, start) fails in the database whatever the timing.
+    Cells are deleted when the booking is cancelled or moved.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(
+        ForeignKey("booking.id", ondelete="CASCADE"), index=True
+    )
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counter.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    booking: Mapped[Booking] = relationship(back_populates="slots")
+
+    __table_args__ = (
+        UniqueConstraint("counter_id", "starts_at", name="uq_booking_slot_counter_start"),
+    )

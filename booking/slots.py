@@ -1,0 +1,141 @@
+"""Free start times from opening hours, closures, holidays and held counter time.
+
+Plain functions over plain data: no Flask, no database. ``availability.py``
+loads the data; everything here can be tested with literals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class HoursRule:
+    weekday: int  # 0 = Monday
+    opens: time
+    closes: time
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+    def applies(self, day: date) -> bool:
+        return (
+            day.weekday() == self.weekday
+            and (self.valid_from is None or self.valid_from <= day)
+            and (self.valid_to is None or day <= self.valid_to)
+        )
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When an office receives residents."""
+
+    timezone: ZoneInfo
+    slot_minutes: int
+    rules: Sequence[HoursRule]
+    closed_days: frozenset[date] = field(default_factory=frozenset)
+
+    @property
+    def step(self) -> timedelta:
+        return timedelta(minutes=self.slot_minutes)
+
+
+def local_to_utc(day: date, at: time, tz: ZoneInfo) -> datetime | None:
+    """The UTC instant of a wall-clock time, or None if the clocks skip it that day."""
+    local = datetime.combine(day, at, tzinfo=tz)
+    instant = local.astimezone(UTC)
+    if instant.astimezone(tz).replace(tzinfo=None) != local.replace(tzinfo=None):
+        return None
+    return instant
+
+
+def opening_intervals(schedule: Schedule, day: date) -> list[tuple[datetime, datetime]]:
+    """The day's opening intervals as UTC instants, merged and sorted."""
+    if day in schedule.closed_days:
+        return []
+    intervals = []
+    for rule in schedule.rules:
+        if not rule.applies(day):
+            continue
+        start = local_to_utc(day, rule.opens, schedule.timezone)
+        end = local_to_utc(day, rule.closes, schedule.timezone)
+        if start is not None and end is not None and start < end:
+            intervals.append((start, end))
+    intervals.sort()
+    merged: list[tuple[datetime, datetime]] = []
+    for start, end in intervals:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def align_up(instant: datetime, step: timedelta) -> datetime:
+    """Round up to the grid of ``step`` counted from the Unix epoch in UTC."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    remainder = (instant - epoch) % step
+    return instant if not remainder else instant + (step - remainder)
+
+
+def cell_count(duration: timedelta, step: timedelta) -> int:
+    return -(-duration // step)  # ceiling division: a 20-minute visit holds two 15-minute cells
+
+
+def cells(start: datetime, duration: timedelta, step: timedelta) -> list[datetime]:
+    """The grid cells a booking from ``start`` lasting ``duration`` holds."""
+    return [start + i * step for i in range(cell_count(duration, step))]
+
+
+def candidate_starts(schedule: Schedule, day: date, duration: timedelta) -> Iterator[datetime]:
+    """Grid-aligned starts on ``day`` where a visit of ``duration`` fits in one interval."""
+    held = cell_count(duration, schedule.step) * schedule.step
+    for open_at, close_at in opening_intervals(schedule, day):
+        start = align_up(open_at, schedule.step)
+        while start + held <= close_at:
+            yield start
+            start += schedule.step
+
+
+def free_counter(
+    start: datetime,
+    duration: timedelta,
+    step: timedelta,
+    counters: Sequence[int],
+    taken: set[tuple[int, datetime]],
+) -> list[int]:
+    """The counters (in preference order) on which every cell from ``start`` is free."""
+    needed = cells(start, duration, step)
+    return [c for c in counters if all((c, cell) not in taken for cell in needed)]
+
+
+def free_starts(
+    schedule: Schedule,
+    days: Iterable[date],
+    duration: timedelta,
+    counters: Sequence[int],
+    taken: set[tuple[int, datetime]],
+    earliest: datetime,
+    latest: datetime,
+) -> dict[date, list[datetime]]:
+    """Free start times per local day.
+
+    ``counters`` are the counters serving the service; ``taken`` the cells
+    already held; starts before ``earliest`` (minimum notice) or after
+    ``latest`` (booking horizon) are left out.
+    """
+    result: dict[date, list[datetime]] = {}
+    for day in days:
+        result[day] = [
+            start
+            for start in candidate_starts(schedule, day, duration)
+            if earliest <= start <= latest
+            and free_counter(start, duration, schedule.step, counters, taken)
+        ]
+    return result
+
+
+def date_range(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]

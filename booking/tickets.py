@@ -1,0 +1,57 @@
+"""The QR ticket: a booking code signed with the app's secret, drawn as PNG or SVG.
+
+``verify_ticket`` is the check the kiosk runs on a scanned payload.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+import qrcode
+import qrcode.image.svg
+from itsdangerous import BadSignature, Signer
+
+PREFIX = "OKN1:"
+
+
+class ForgedTicket(ValueError):
+    """A payload that was not issued by this app, or was altered."""
+
+
+def _signer(secret: str) -> Signer:
+    return Signer(secret, salt="okienko.ticket", digest_method=hashlib.sha256)
+
+
+def ticket_payload(code: str, secret: str) -> str:
+    return PREFIX + _signer(secret).sign(code).decode()
+
+
+def verify_ticket(payload: str, secret: str) -> str:
+    """The booking code in a scanned payload; raises ForgedTicket if the signature fails."""
+    payload = payload.strip()
+    if not payload.startswith(PREFIX):
+        raise ForgedTicket(payload)
+    try:
+        return _signer(secret).unsign(payload.removeprefix(PREFIX)).decode()
+    except BadSignature as exc:
+        raise ForgedTicket(payload) from exc
+
+
+def _qr(payload: str) -> qrcode.QRCode:
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, box_size=8)
+    qr.add_data(payload)
+    qr.make(fit=True)
+    return qr
+
+
+def qr_png(payload: str) -> bytes:
+    buffer = io.BytesIO()
+    _qr(payload).make_image().save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def qr_svg(payload: str) -> bytes:
+    buffer = io.BytesIO()
+    _qr(payload).make_image(image_factory=qrcode.image.svg.SvgPathImage).save(buffer)
+    return buffer.getvalue()

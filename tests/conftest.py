@@ -1,0 +1,204 @@
+"""Fixtures: an app per test on a migrated database (SQLite, or PostgreSQL when reachable),
+a live HTTP server, a real SMTP server, and helpers for forms with CSRF tokens."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.serving import make_server
+
+from booking.app import create_app
+from booking.database import db
+from booking.importer import DEMO_FILE, load_file
+
+PG_ADMIN = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _base_config(instance: Path, database_url: str) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "INSTANCE_PATH": str(instance),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": "test-secret-" + "x" * 40,
+        "RATELIMIT_ENABLED": False,
+        "MAIL_SERVER": None,
+        "MAIL_OUTBOX": str(instance / "outbox"),
+        "PUBLIC_URL": "http://testserver",
+    }
+
+
+def _migrate_and_load(config: dict[str, Any]) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app(config)
+    with app.app_context():
+        upgrade()
+        load_file(db.session, DEMO_FILE)
+        db.session.commit()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite database with the demo offices, copied for each test."""
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    path = folder / "template.db"
+    _migrate_and_load(_base_config(folder, f"sqlite:///{path}"))
+    return path
+
+
+def _pg_reachable() -> bool:
+    try:
+        with psycopg.connect(PG_ADMIN, connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Name of a migrated PostgreSQL template database; skipped without a server, but not in CI."""
+    if not _pg_reachable():
+        if IN_CI:
+            pytest.fail(f"CI=true but PostgreSQL is not reachable at {PG_ADMIN}")
+        pytest.skip("PostgreSQL is not reachable")
+    name = f"okienko_tmpl_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    folder = tmp_path_factory.mktemp("pg-template")
+    _migrate_and_load(_base_config(folder, pg_url(name)))
+    yield name
+    drop_pg_database(name)
+
+
+def pg_url(name: str) -> str:
+    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    return f"{base}/{name}"
+
+
+def drop_pg_database(name: str) -> None:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def new_pg_database(template: str) -> str:
+    name = f"okienko_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return name
+
+
+def make_app(request: pytest.FixtureRequest, tmp_path: Path, backend: str, **config: Any) -> Flask:
+    """An app on a fresh copy of the migrated demo database for ``backend``."""
+    if backend == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+    else:
+        name = new_pg_database(request.getfixturevalue("pg_template"))
+        request.addfinalizer(lambda: drop_pg_database(name))
+        url = pg_url(name)
+    app = create_app({**_base_config(tmp_path, url), **config})
+
+    def _dispose() -> None:
+        with app.app_context():
+            db.engine.dispose()
+
+    request.addfinalizer(_dispose)
+    return app
+
+
+@pytest.fixture
+def app(request: pytest.FixtureRequest, tmp_path: Path) -> Flask:
+    """The app on SQLite with the demo offices."""
+    return make_app(request, tmp_path, "sqlite")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_app(request: pytest.FixtureRequest, tmp_path: Path) -> Flask:
+    """The app on SQLite and, as a second run, on PostgreSQL."""
+    return make_app(request, tmp_path, request.param)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, url: str) -> str:
+    """The CSRF token of the form on the page at ``url``, as a browser would read it."""
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    match = CSRF_RE.search(response.get_data(as_text=True))
+    assert match, f"no form with a CSRF token on {url}"
+    return match.group(1)
+
+
+class LiveServer:
+    def __init__(self, app: Flask) -> None:
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[LiveServer]:
+    """The app served over real HTTP by a threaded server on a free port."""
+    with LiveServer(app) as server:
+        yield server
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Mailbox:
+    """A real SMTP server (aiosmtpd) that keeps what it receives."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[Any] = []
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        import email
+        from email import policy
+
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[Mailbox]:
+    box = Mailbox()
+    box.controller.start()
+    yield box
+    box.controller.stop()
