@@ -8,6 +8,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .contact import ContactError, normalize_email, normalize_phone
@@ -45,7 +46,7 @@ class ContactForm(FlaskForm):
     )
     language = SelectField(
         _l("Language for messages"),
-        choices=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+        choices=[SelectChoice(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
         validators=[DataRequired(_l("Please choose a language."))],
     )
     consent = BooleanField(

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
 from icalendar import Calendar, Event
 
@@ -25,11 +24,11 @@ def booking_calendar(
 ) -> bytes:
     """An iCalendar file for ``booking``; ``cancel`` makes the METHOD:CANCEL that removes it.
 
-    Times are written in the office's zone with its VTIMEZONE, so calendars show
-    the right hour on both sides of a clock change.
+    Times are written in UTC: the VTIMEZONE icalendar generates is a list of
+    RDATEs, which vobject misreads in summer and Outlook does not support, while
+    UTC instants are read the same by every client and shown in the reader's zone.
     """
     office = booking.office
-    tz = ZoneInfo(office.timezone)
     calendar = Calendar()
     calendar.add("prodid", "-//Okienko//Booking//EN")
     calendar.add("version", "2.0")
@@ -38,8 +37,8 @@ def booking_calendar(
     event.add("uid", booking_uid(booking, domain))
     event.add("sequence", booking.sequence)
     event.add("dtstamp", now)
-    event.add("dtstart", booking.starts_at.astimezone(tz))
-    event.add("dtend", booking.ends_at.astimezone(tz))
+    event.add("dtstart", booking.starts_at.astimezone(UTC))
+    event.add("dtend", booking.ends_at.astimezone(UTC))
     event.add("summary", summary)
     event.add("description", description)
     event.add("location", f"{office.name}, {office.address}")
@@ -49,5 +48,4 @@ def booking_calendar(
     event.add("status", "CANCELLED" if cancel else "CONFIRMED")
     event.add("transp", "OPAQUE")
     calendar.add_component(event)
-    calendar.add_missing_timezones()
     return calendar.to_ical()

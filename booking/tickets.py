@@ -11,6 +11,10 @@ import io
 import qrcode
 import qrcode.image.svg
 from itsdangerous import BadSignature, Signer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import Booking
 
 PREFIX = "OKN1:"
 
@@ -36,6 +40,12 @@ def verify_ticket(payload: str, secret: str) -> str:
         return _signer(secret).unsign(payload.removeprefix(PREFIX)).decode()
     except BadSignature as exc:
         raise ForgedTicket(payload) from exc
+
+
+def booking_for_ticket(session: Session, payload: str, secret: str) -> Booking | None:
+    """The booking a scanned ticket stands for; raises ForgedTicket for a forged payload."""
+    code = verify_ticket(payload, secret)
+    return session.scalar(select(Booking).where(Booking.code == code))
 
 
 def _qr(payload: str) -> qrcode.QRCode:

@@ -202,3 +202,45 @@ def smtp() -> Iterator[Mailbox]:
     box.controller.start()
     yield box
     box.controller.stop()
+
+
+def book_form(
+    client: FlaskClient,
+    office: str,
+    service: str,
+    start: str,
+    *,
+    name: str = "Jan Kowalski",
+    email: str = "jan@example.com",
+    phone: str = "",
+    language: str = "pl",
+    consent: bool = True,
+) -> Any:
+    """Book through the resident's form, as a browser would (CSRF token read from the page)."""
+    page = f"/o/{office}/{service}/book"
+    data = {
+        "csrf_token": csrf_token(client, f"{page}?start={start}"),
+        "start": start,
+        "name": name,
+        "email": email,
+        "phone": phone,
+        "language": language,
+    }
+    if consent:
+        data["consent"] = "y"
+    return client.post(page, data=data)
+
+
+def manage_token(response: Any) -> str:
+    """The secret manage token from the redirect after a successful booking."""
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response.headers["Location"].split("/manage/")[1].split("?")[0]
+
+
+def local_start(day: str, at: str, zone: str) -> str:
+    """The UTC ISO start the booking links carry for a local wall-clock time."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    local = datetime.fromisoformat(f"{day}T{at}").replace(tzinfo=ZoneInfo(zone))
+    return local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,230 @@
+"""No double booking, whatever the concurrency: many residents race over real HTTP."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter as Tally
+from datetime import timedelta
+
+import pytest
+import requests
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from booking.database import db
+from booking.importer import import_offices
+from booking.models import Booking, BookingSlot, BookingStatus, Office
+from tests.conftest import CSRF_RE, LiveServer
+
+THREADS = 50
+
+
+def first_free_start(base: str, office: str, service: str) -> str:
+    response = requests.get(
+        f"{base}/api/v1/offices/{office}/services/{service}/availability",
+        timeout=10,
+    )
+    days = [d for d in response.json()["days"] if d["starts"]]
+    assert days, "the demo office should have free times in the next two weeks"
+    return days[0]["starts"][0]
+
+
+def race(count: int, attempt) -> list[requests.Response]:
+    """Run ``attempt(i)`` in ``count`` threads released at the same instant."""
+    barrier = threading.Barrier(count)
+    results: list[requests.Response | None] = [None] * count
+
+    def run(i: int) -> None:
+        prepared = attempt.prepare(i) if hasattr(attempt, "prepare") else None
+        barrier.wait()
+        results[i] = attempt(i, prepared)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert all(r is not None for r in results)
+    return results  # type: ignore[return-value]
+
+
+def assert_no_overlap(app: Flask) -> None:
+    """Checked in the database: no counter holds two active bookings at once."""
+    with app.app_context():
+        bookings = db.session.scalars(
+            select(Booking).where(Booking.status == BookingStatus.BOOKED)
+        ).all()
+        for a in bookings:
+            for b in bookings:
+                if a.id < b.id and a.counter_id == b.counter_id:
+                    assert a.ends_at <= b.starts_at or b.ends_at <= a.starts_at, (a.code, b.code)
+        held = db.session.scalar(select(func.count(BookingSlot.id)))
+        step = {b.id: timedelta(minutes=b.office.slot_minutes) for b in bookings}
+        assert held == sum(-(-(b.ends_at - b.starts_at) // step[b.id]) for b in bookings)
+
+
+@pytest.mark.parametrize(
+    "office,service,counters",
+    [("koszalin-zbm", "raty", 2), ("bytom-zielna", "rozliczenia-mediow", 3)],
+)
+def test_fifty_api_clients_race_for_the_same_last_slot(
+    any_app: Flask, office: str, service: str, counters: int
+) -> None:
+    with LiveServer(any_app) as server:
+        start = first_free_start(server.url, office, service)
+
+        def attempt(i: int, _prepared: object) -> requests.Response:
+            return requests.post(
+                f"{server.url}/api/v1/bookings",
+                json={
+                    "office": office,
+                    "service": service,
+                    "start": start,
+                    "name": f"Resident {i}",
+                    "email": f"resident{i}@example.com",
+                    "language": "pl",
+                    "consent": True,
+                },
+                headers={"Accept-Language": "en"},
+                timeout=120,
+            )
+
+        responses = race(THREADS, attempt)
+    tally = Tally(r.status_code for r in responses)
+    assert tally == {201: counters, 409: THREADS - counters}, tally
+    refusals = [r.json() for r in responses if r.status_code == 409]
+    assert {r["error"] for r in refusals} == {"slot_taken"}
+    assert all("just taken" in r["message"] for r in refusals)
+    assert all(start not in r["alternatives"] for r in refusals)
+    assert all(r["alternatives"] for r in refusals)
+    booked = [r.json() for r in responses if r.status_code == 201]
+    assert len({b["counter"] for b in booked}) == counters
+    assert_no_overlap(any_app)
+    with any_app.app_context():
+        assert db.session.scalar(select(func.count(Booking.id))) == counters
+
+
+def test_fifty_residents_race_through_the_booking_form(any_app: Flask) -> None:
+    office, service = "plzen-kontaktni-misto", "volne-byty"
+    with LiveServer(any_app) as server:
+        start = first_free_start(server.url, office, service)
+        page = f"{server.url}/o/{office}/{service}/book"
+
+        class Attempt:
+            def prepare(self, i: int) -> tuple[requests.Session, str]:
+                session = requests.Session()
+                html = session.get(page, params={"start": start}, timeout=60).text
+                return session, CSRF_RE.search(html).group(1)
+
+            def __call__(self, i: int, prepared: tuple[requests.Session, str]) -> requests.Response:
+                session, token = prepared
+                return session.post(
+                    page,
+                    data={
+                        "csrf_token": token,
+                        "start": start,
+                        "name": f"Obyvatel {i}",
+                        "email": f"obyvatel{i}@example.cz",
+                        "language": "cs",
+                        "consent": "y",
+                    },
+                    headers={"Accept-Language": "en"},
+                    allow_redirects=False,
+                    timeout=120,
+                )
+
+        responses = race(THREADS, Attempt())
+    tally = Tally(r.status_code for r in responses)
+    assert tally == {302: 2, 409: THREADS - 2}, tally
+    assert all("/manage/" in r.headers["Location"] for r in responses if r.status_code == 302)
+    refused = next(r for r in responses if r.status_code == 409)
+    assert "This time was just taken" in refused.text
+    assert "Obyvatel" in refused.text  # what the resident typed is still in the form
+    assert_no_overlap(any_app)
+
+
+def single_counter_office(app: Flask) -> None:
+    """An office with one counter and a 45-minute service on a 15-minute grid."""
+    with app.app_context():
+        import_offices(
+            db.session,
+            {
+                "office": [
+                    {
+                        "slug": "one-counter",
+                        "name": "One counter",
+                        "address": "Test 1",
+                        "timezone": "Europe/Warsaw",
+                        "country": "PL",
+                        "slot_minutes": 15,
+                        "min_notice_minutes": 0,
+                        "hours": [
+                            {
+                                "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                                "open": "00:00",
+                                "close": "23:45",
+                            }
+                        ],
+                        "services": [
+                            {"key": "long", "prefix": "L", "duration": 45, "name": {"en": "Long"}}
+                        ],
+                        "counters": [{"name": "Only", "services": "*"}],
+                    }
+                ]
+            },
+        )
+        db.session.commit()
+
+
+def test_overlapping_starts_on_one_counter_give_one_booking(any_app: Flask) -> None:
+    """45-minute visits starting 15 minutes apart overlap: of each racing group one wins."""
+    single_counter_office(any_app)
+    with LiveServer(any_app) as server:
+        days = requests.get(
+            f"{server.url}/api/v1/offices/one-counter/services/long/availability", timeout=10
+        ).json()["days"]
+        starts = next(d["starts"] for d in days[1:] if len(d["starts"]) > 20)[8:11]
+
+        def attempt(i: int, _prepared: object) -> requests.Response:
+            return requests.post(
+                f"{server.url}/api/v1/bookings",
+                json={
+                    "office": "one-counter",
+                    "service": "long",
+                    "start": starts[i % 3],
+                    "name": f"Resident {i}",
+                    "phone": f"+48 601 000 {i:03d}",
+                    "consent": True,
+                },
+                timeout=120,
+            )
+
+        responses = race(30, attempt)
+    tally = Tally(r.status_code for r in responses)
+    assert tally[201] == 1 and tally[409] == 29, tally
+    assert_no_overlap(any_app)
+    with any_app.app_context():
+        office = db.session.scalar(select(Office).where(Office.slug == "one-counter"))
+        booked = db.session.scalars(select(Booking).where(Booking.office_id == office.id)).all()
+        assert len(booked) == 1 and len(booked[0].slots) == 3
+
+
+def test_database_refuses_a_second_holder_of_a_cell(any_app: Flask) -> None:
+    """The constraint itself, bypassing the booking code: a held cell cannot be taken again."""
+    client = any_app.test_client()
+    start = client.get("/api/v1/offices/koszalin-zbm/services/raty/availability").get_json()
+    start = next(d["starts"][0] for d in start["days"] if d["starts"])
+    body = {"office": "koszalin-zbm", "service": "raty", "start": start, "consent": True}
+    first = client.post("/api/v1/bookings", json={**body, "name": "Ewa", "phone": "601000001"})
+    second = client.post("/api/v1/bookings", json={**body, "name": "Jan", "phone": "601000002"})
+    assert first.status_code == second.status_code == 201
+    with any_app.app_context():
+        a, b = db.session.scalars(select(Booking).order_by(Booking.id)).all()
+        cell = a.slots[0]
+        db.session.add(
+            BookingSlot(booking_id=b.id, counter_id=cell.counter_id, starts_at=cell.starts_at)
+        )
+        with pytest.raises(IntegrityError):
+            db.session.flush()
+        db.session.rollback()
