@@ -42,6 +42,8 @@ def from_environment(instance: Path) -> dict[str, Any]:
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", redis_url or "memory://"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        # Several installations may share one Redis: keep their counters apart.
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "okienko"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "BOOKING_RATE_LIMIT": os.environ.get("BOOKING_RATE_LIMIT", "10 per hour;3 per minute"),
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "120 per minute"),
