@@ -207,3 +207,13 @@ def test_rate_limit_on_booking_posts(app: Flask, storage: str) -> None:
             for i in range(5)
         ]
     assert statuses == [422, 422, 422, 429, 429]
+
+
+@pytest.mark.parametrize(
+    "lang,document",
+    [("pl", "Dokumenty potwierdzające dochody"), ("cs", "Doklady o příjmech"), ("en", "Income")],
+)
+def test_service_texts_follow_the_readers_language(client, lang: str, document: str) -> None:
+    for url in ("/o/koszalin-zbm", "/o/koszalin-zbm/raty"):
+        page = client.get(f"{url}?lang={lang}").get_data(as_text=True)
+        assert document in page, url
