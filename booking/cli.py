@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from .database import db
 from .importer import DEMO_FILE, OfficeConfigError, load_file
@@ -35,6 +35,7 @@ def import_command(file: Path) -> None:
 
 
 @click.command("demo")
+@with_appcontext
 def demo_command() -> None:
     """Load the demo offices from the source texts and print where to look."""
     _import(DEMO_FILE)

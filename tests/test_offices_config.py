@@ -1,0 +1,114 @@
+"""Offices set up from a TOML file through the CLI, and the app's own configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from booking.app import create_app
+from booking.config import from_environment
+from booking.database import db
+from booking.models import Office
+
+OFFICE = """
+[[office]]
+slug = "test-office"
+name = "Urząd testowy"
+address = "ul. Testowa 1, 00-001 Warszawa"
+timezone = "{timezone}"
+country = "PL"
+slot_minutes = 15
+
+[[office.hours]]
+days = ["mon", "thu"]
+open = "{opens}"
+close = "16:00"
+
+[[office.services]]
+key = "raty"
+prefix = "R"
+duration = 30
+name = {{ pl = "Raty", cs = "Splátky", en = "Instalments" }}
+documents = {{ pl = ["Dowód osobisty"] }}
+
+[[office.counters]]
+name = "Stanowisko 1"
+services = "*"
+"""
+
+
+def run_import(app: Flask, tmp_path: Path, **values: str):
+    path = tmp_path / "office.toml"
+    path.write_text(OFFICE.format(**({"timezone": "Europe/Warsaw", "opens": "08:00"} | values)))
+    return app.test_cli_runner().invoke(args=["offices", "import", str(path)])
+
+
+def test_import_creates_then_updates_in_place(app: Flask, tmp_path: Path) -> None:
+    result = run_import(app, tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "test-office: 1 services, 1 counters" in result.output
+    result = run_import(app, tmp_path, opens="09:00")
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        offices = db.session.scalars(select(Office).where(Office.slug == "test-office")).all()
+        assert len(offices) == 1
+        office = offices[0]
+        assert sorted((h.weekday, h.opens.hour) for h in office.hours) == [(0, 9), (3, 9)]
+        assert office.services[0].documents_for("cs") == ["Dowód osobisty"]
+        assert office.counters[0].services == office.services
+
+
+@pytest.mark.parametrize(
+    "values,message",
+    [
+        ({"timezone": "Europe/Atlantis"}, "unknown time zone"),
+        ({"opens": "08:10"}, "not on the 15-minute grid"),
+        ({"opens": "8 o'clock"}, "is not a time"),
+        ({"opens": "17:00"}, "opens at"),
+    ],
+)
+def test_import_refuses_a_bad_file_with_a_clear_message(
+    app: Flask, tmp_path: Path, values: dict[str, str], message: str
+) -> None:
+    result = run_import(app, tmp_path, **values)
+    assert result.exit_code != 0
+    assert message in result.output
+    with app.app_context():
+        assert db.session.scalar(select(Office).where(Office.slug == "test-office")) is None
+
+
+def test_demo_command_loads_the_seed_offices_and_prints_urls(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    for slug in ("plzen-kontaktni-misto", "bytom-zielna", "bytom-armii-krajowej", "koszalin-zbm"):
+        assert f"/o/{slug}" in result.output or slug in result.output
+    assert "outbox" in result.output.lower()
+    with app.app_context():
+        zielna = db.session.scalar(select(Office).where(Office.slug == "bytom-zielna"))
+        assert len(zielna.counters) == 3 and zielna.timezone == "Europe/Warsaw"
+        plzen = db.session.scalar(select(Office).where(Office.slug == "plzen-kontaktni-misto"))
+        assert sorted({h.weekday for h in plzen.hours}) == [0, 2]
+
+
+def test_secret_key_is_generated_once_and_kept(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    first = from_environment(tmp_path)
+    second = from_environment(tmp_path)
+    assert first["SECRET_KEY"] == second["SECRET_KEY"] and len(first["SECRET_KEY"]) >= 64
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+    assert first["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'okienko.db'}"
+
+
+def test_database_url_switches_to_postgresql(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://okienko@db.example/okienko")
+    config = from_environment(tmp_path)
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://okienko@db.example/okienko"
+
+
+def test_create_app_takes_overrides(tmp_path: Path) -> None:
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "s" * 40})
+    assert app.config["SECRET_KEY"] == "s" * 40 and app.instance_path == str(tmp_path)
