@@ -23,7 +23,7 @@ translations: $(MO)
 
 # Extract new strings and merge them into the pl/cs catalogues.
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -c TRANSLATORS: -o translations/messages.pot --no-location --sort-output .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 
 run: install translations

@@ -27,6 +27,8 @@ api = Blueprint("api", __name__, url_prefix="/api/v1")
 limiter.limit(lambda: current_app.config["API_RATE_LIMIT"])(api)
 
 MAX_RANGE_DAYS = 62
+# The calendar looks a day around the range in UTC: keep clear of date.min and date.max.
+FIRST_DAY, LAST_DAY = date.min + timedelta(days=2), date.max - timedelta(days=2)
 BOOKING_FIELDS = {
     "office": str,
     "service": str,
@@ -96,17 +98,31 @@ def booking_json(booking: Booking, locale: str) -> dict[str, Any]:
     }
 
 
+def storable(text: str) -> bool:
+    """Whether ``text`` can be in the database at all: PostgreSQL refuses NUL, and neither
+    database takes a lone surrogate (JSON can carry one); such text matches nothing."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
+
+
 def find_office(slug: str) -> Office:
-    office = db.session.scalar(select(Office).where(Office.slug == slug))
+    office = None
+    if storable(slug):
+        office = db.session.scalar(select(Office).where(Office.slug == slug))
     if office is None:
         raise ApiError(404, "unknown_office", _l("There is no such office."))
     return office
 
 
 def find_service(office: Office, key: str) -> Service:
-    service = db.session.scalar(
-        select(Service).where(Service.office_id == office.id, Service.key == key)
-    )
+    service = None
+    if storable(key):
+        service = db.session.scalar(
+            select(Service).where(Service.office_id == office.id, Service.key == key)
+        )
     if service is None:
         raise ApiError(404, "unknown_service", _l("This office has no such service."))
     return service
@@ -169,8 +185,11 @@ def service_availability(slug: str, key: str):
     service = find_service(office, key)
     now = utcnow()
     first = parse_day("from", local_today(office, now))
-    last = parse_day("to", first + timedelta(days=13))
-    if last < first or (last - first).days >= MAX_RANGE_DAYS:
+    try:
+        last = parse_day("to", first + timedelta(days=13))
+    except OverflowError:
+        last = date.max
+    if not FIRST_DAY <= first <= last <= LAST_DAY or (last - first).days >= MAX_RANGE_DAYS:
         raise ApiError(
             400,
             "invalid_range",
@@ -192,7 +211,10 @@ def service_availability(slug: str, key: str):
 
 
 def booking_request() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # deeply nested arrays: silent=True only covers ValueError
+        body = None
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", _l("The request body must be a JSON object."))
     for name, value in body.items():
@@ -219,7 +241,10 @@ def create():
     body = booking_request()
     office = find_office(body["office"])
     service = find_service(office, body["service"])
-    start = parse_start(body["start"])
+    try:
+        start = parse_start(body["start"])
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before the first UTC instant
+        start = None
     if start is None:
         raise ApiError(
             400,
@@ -252,7 +277,7 @@ def create():
     notifications.booking_confirmed(booking, token)
     manage = current_app.config["PUBLIC_URL"].rstrip("/") + url_for("booking.manage", token=token)
     return jsonify(
-        {**booking_json(booking, contact.language), "token": token, "manage_url": manage}
+        {**booking_json(booking, str(get_locale())), "token": token, "manage_url": manage}
     ), 201
 
 

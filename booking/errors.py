@@ -14,8 +14,9 @@ MESSAGES = {
     405: _l("This action is not allowed here."),
     413: _l("What you sent is too large."),
     429: _l("Too many requests from your connection. Please wait a while and try again."),
-    500: _l("Something went wrong on our side. Nothing you entered was lost; please try again."),
+    500: _l("Something went wrong on our side. Please try again in a moment."),
 }
+GENERIC = _l("The request could not be completed.")
 CODES = {
     400: "bad_request",
     403: "forbidden",
@@ -51,7 +52,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         status = exc.code or 500
-        message = MESSAGES.get(status, exc.description)
+        message = MESSAGES.get(status, GENERIC)
         if wants_json():
             return json_error(status, CODES.get(status, "error"), message)
         return _page(status, message)

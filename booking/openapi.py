@@ -1,13 +1,253 @@
-"""The OpenAPI document of /api/v1, served at /api/v1/openapi.json."""
+"""The OpenAPI document of /api/v1, served at /api/v1/openapi.json.
+
+A plain dict built by small helpers. ``tests/test_openapi.py`` checks it against the
+routes and validates real responses against it, so keep the two in step.
+"""
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
+
+Schema = dict[str, Any]
+
+# Every stable ``error`` code the API answers with, and what it means.
+ERRORS = {
+    "invalid_json": "The body is not a JSON object.",
+    "unknown_field": "The body has a field this API does not know; `field` names it.",
+    "invalid_type": "A field has the wrong JSON type; `field` names it.",
+    "missing_field": "office, service or start is missing, empty or null; `field` names it.",
+    "invalid_start": "start is not an ISO 8601 time with a zone offset.",
+    "invalid_parameter": "from or to is not a date like 2026-12-31; `field` names it.",
+    "invalid_range": "to is before from, the range is too long, or the dates are out of range.",
+    "unknown_office": "No office has this slug.",
+    "unknown_service": "The office has no service with this key.",
+    "unknown_booking": "No booking matches this code and token (one answer for either wrong).",
+    "invalid_fields": "Contact details are not valid; `fields` has the messages per field.",
+    "not_bookable": "The service is not bookable online, or start is not one of its free "
+    "times (off the grid, outside opening hours, too soon or too far ahead).",
+    "slot_taken": "Every counter is taken at start; `alternatives` are the nearest free starts.",
+    "too_many_bookings": "This e-mail or phone has the most upcoming bookings allowed here.",
+    "not_active": "The booking is cancelled or has already begun.",
+    "too_large": "The body is larger than 64 KiB.",
+    "rate_limited": "Too many requests; try again after Retry-After seconds.",
+}
+# The fields that come with some codes besides ``error`` and ``message``.
+FIELD = ["unknown_field", "invalid_type", "missing_field", "invalid_start", "invalid_parameter"]
+EXTRA = dict.fromkeys(FIELD, "field") | {"invalid_fields": "fields", "slot_taken": "alternatives"}
+TIMESTAMP = {
+    "type": "string",
+    "format": "date-time",
+    "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$",
+    "description": "An instant in UTC, e.g. 2026-12-02T07:30:00Z.",
+}
+LANGUAGES = ["pl", "cs", "en"]
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def array(items: Schema, **extra: Any) -> Schema:
+    return {"type": "array", "items": items, **extra}
+
+
+def string(description: str = "", **extra: Any) -> Schema:
+    return {"type": "string", **({"description": description} if description else {}), **extra}
+
+
+def nullable(schema: Schema) -> Schema:
+    enum = {"enum": [*schema["enum"], None]} if "enum" in schema else {}
+    return {**schema, "type": [schema["type"], "null"], **enum}
+
+
+def obj(required: list[str] | None = None, **properties: Schema) -> Schema:
+    """A closed object; every property is required unless ``required`` is given."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties) if required is None else required,
+        "additionalProperties": False,
+    }
+
+
+def json_response(description: str, schema: Schema) -> Schema:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def error_response(status: int, codes: list[str]) -> Schema:
+    """The error body with ``error`` one of ``codes``, and the fields each code brings."""
+    schema: Schema = {**ref("Error"), "properties": {"error": {"enum": codes}}}
+    rules = [
+        {"if": {"properties": {"error": {"const": c}}}, "then": {"required": [EXTRA[c]]}}
+        for c in codes
+        if c in EXTRA
+    ]
+    if rules:
+        schema["allOf"] = rules
+    details = " ".join(f"`{c}`: {ERRORS[c]}" for c in codes)
+    response = json_response(f"{HTTPStatus(status).phrase}. {details}", schema)
+    if status == 429:
+        response["headers"] = {"Retry-After": {"schema": {"type": "integer"}}}
+    return response
+
+
+def param(name: str, where: str, description: str, required: bool = True, **schema: Any) -> Schema:
+    return {
+        "name": name,
+        "in": where,
+        "required": required,
+        "description": description,
+        "schema": {"type": "string", **schema},
+    }
+
+
+def operation(
+    summary: str,
+    ok: tuple[int, Schema],
+    errors: dict[int, list[str]] | None = None,
+    parameters: tuple[Schema, ...] = (),
+    body: Schema | None = None,
+) -> Schema:
+    status, schema = ok
+    responses = {str(status): json_response(HTTPStatus(status).phrase, schema)}
+    for code, names in {**(errors or {}), 429: ["rate_limited"]}.items():
+        responses[str(code)] = error_response(code, names)
+    responses["default"] = json_response("Any other error, such as 405 or 500.", ref("Error"))
+    common = [{"$ref": "#/components/parameters/lang"}, {"$ref": "#/components/parameters/al"}]
+    op = {"summary": summary, "parameters": [*parameters, *common]}
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    return {**op, "responses": responses}
+
+
+def schemas() -> dict[str, Schema]:
+    office = {
+        "slug": string("Stable identifier used in paths."),
+        "name": string(),
+        "address": string(),
+        "timezone": string("IANA time zone of the office, e.g. Europe/Warsaw."),
+        "country": string("ISO 3166 country code.", pattern="^[A-Z]{2}$"),
+        "language": string("The office's own language.", enum=LANGUAGES),
+        "phone": nullable(string()),
+        "email": nullable(string()),
+    }
+    booking = {
+        "code": string("Code to read out and to look the booking up by.", pattern="^[0-9A-Z]{8}$"),
+        "status": string(enum=["booked", "cancelled"]),
+        "office": string("Office slug."),
+        "service": string("Service key."),
+        "counter": string("The counter (service point) of the visit."),
+        "starts_at": TIMESTAMP,
+        "ends_at": TIMESTAMP,
+        "documents": array(string(), description="What to bring, in the request language."),
+    }
+    minutes = {"type": "integer", "minimum": 1}
+    return {
+        "Office": obj(**office),
+        "Service": obj(
+            key=string("Stable identifier used in paths."),
+            name=string("In the request language."),
+            description=string("In the request language; may be empty."),
+            duration_minutes=minutes,
+            documents=array(string(), description="What to bring, in the request language."),
+            bookable_online={"type": "boolean"},
+        ),
+        "OfficeDetail": obj(**office, services=array(ref("Service"))),
+        "Availability": obj(
+            office=string(),
+            service=string(),
+            timezone=string(),
+            duration_minutes=minutes,
+            days=array(obj(date=string("A local day.", format="date"), starts=array(TIMESTAMP))),
+        ),
+        "BookingRequest": {
+            **obj(
+                ["office", "service", "start", "name", "consent"],
+                office=string("Office slug.", minLength=1),
+                service=string("Service key at that office.", minLength=1),
+                start=string("A free start, with an offset.", format="date-time", maxLength=40),
+                name=string("Full name.", minLength=2, maxLength=120),
+                email=nullable(string(format="email", maxLength=254)),
+                phone=nullable(string("National numbers: the office's country.", maxLength=30)),
+                language=nullable(string("For mails; default the office's.", enum=LANGUAGES)),
+                consent={"const": True, "description": "Agreement to the privacy notice."},
+            ),
+            "description": "Email or phone, at least one (null or empty counts as absent).",
+            "anyOf": [
+                {"required": [name], "properties": {name: {"type": "string", "minLength": 1}}}
+                for name in ("email", "phone")
+            ],
+        },
+        "Booking": obj(**booking),
+        "NewBooking": obj(
+            **booking,
+            token=string("Secret for X-Booking-Token; given only once.", minLength=16),
+            manage_url=string("The resident's own page for the booking.", format="uri"),
+        ),
+        "Error": obj(
+            ["error", "message"],
+            error=string("Stable code for programs."),
+            message=string("For people, in the request language."),
+            field=string("The field or parameter at fault."),
+            fields={"type": "object", "additionalProperties": array(string(), minItems=1)},
+            alternatives=array(TIMESTAMP, maxItems=3),
+        ),
+    }
 
 
 def spec() -> dict[str, Any]:
+    from .api import MAX_RANGE_DAYS
+
+    slug = param("slug", "path", "Office slug, from GET /offices.")
+    key = param("key", "path", "Service key, from GET /offices/{slug}/services.")
+    code = param("code", "path", "Booking code; case, spaces and dashes are ignored.")
+    token = param("X-Booking-Token", "header", "The token given when the booking was made.")
+    first = param("from", "query", "First day; default today.", required=False, format="date")
+    last = param("to", "query", "Last day; default `from` + 13.", required=False, format="date")
+    last["description"] += f" At most {MAX_RANGE_DAYS} days in all."
+    no_office, no_booking = {404: ["unknown_office"]}, {404: ["unknown_booking"]}
+    no_service = {404: ["unknown_office", "unknown_service"]}
+    paths: dict[str, Schema] = {}
+
+    def add(method: str, path: str, op_id: str, *args: Any, **kwargs: Any) -> None:
+        paths.setdefault(path, {})[method] = {"operationId": op_id, **operation(*args, **kwargs)}
+
+    # fmt: off
+    add("get", "/openapi.json", "getOpenApi", "This document.", (200, {"type": "object"}))
+    add("get", "/offices", "listOffices", "Offices by name.", (200, array(ref("Office"))))
+    add("get", "/offices/{slug}", "getOffice", "An office and its services bookable online.",
+        (200, ref("OfficeDetail")), no_office, (slug,))
+    add("get", "/offices/{slug}/services", "listServices", "Services bookable online.",
+        (200, array(ref("Service"))), no_office, (slug,))
+    add("get", "/offices/{slug}/services/{key}/availability", "getAvailability",
+        "Free start times for each local day from `from` to `to`.", (200, ref("Availability")),
+        {400: ["invalid_parameter", "invalid_range"], **no_service}, (slug, key, first, last))
+    add("post", "/bookings", "createBooking", "Book a free start; a confirmation is e-mailed.",
+        (201, ref("NewBooking")),
+        {400: ["invalid_json", "unknown_field", "invalid_type", "missing_field", "invalid_start"],
+         **no_service, 409: ["slot_taken", "too_many_bookings"], 413: ["too_large"],
+         422: ["invalid_fields", "not_bookable"]}, body=ref("BookingRequest"))
+    add("get", "/bookings/{code}", "getBooking", "A booking.", (200, ref("Booking")), no_booking,
+        (code, token))
+    add("post", "/bookings/{code}/cancel", "cancelBooking", "Cancel; the time is free again.",
+        (200, ref("Booking")), {**no_booking, 409: ["not_active"]}, (code, token))
+    # fmt: on
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Okienko booking API", "version": "1"},
-        "paths": {},
+        "info": {
+            "title": "Okienko booking API",
+            "version": "1",
+            "description": "Offices, free times and bookings, for the city's portal and the "
+            "phone voice bot. Messages are in the language of `lang` or Accept-Language.",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas(),
+            "parameters": {
+                "lang": param("lang", "query", "Language.", required=False, enum=LANGUAGES),
+                "al": param("Accept-Language", "header", "Used without `lang`.", required=False),
+            },
+        },
     }

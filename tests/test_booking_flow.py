@@ -88,7 +88,9 @@ def test_minimum_notice_and_horizon(app: Flask) -> None:
         assert free(app, PLZEN, FLATS, date(2026, 5, 20))  # 58 days ahead
         assert free(app, PLZEN, FLATS, date(2026, 5, 25)) == []  # 63 days ahead
         too_soon = local_start("2026-03-23", "10:00", "Europe/Prague")
-        response = book_form(app.test_client(), PLZEN, FLATS, too_soon)
+        client = app.test_client()
+        client.get("/?lang=en")
+        response = book_form(client, PLZEN, FLATS, too_soon)
         assert response.status_code == 422
         assert "outside the period" in response.get_data(as_text=True)
 
@@ -150,6 +152,7 @@ def test_reschedule_moves_the_booking_and_frees_the_old_time(app: Flask, client)
 
 
 def test_cap_on_active_bookings_per_contact(app: Flask, client) -> None:
+    client.get("/?lang=en")
     for hour in ("08:00", "09:00"):
         start = local_start("2026-03-23", hour, "Europe/Prague")
         manage_token(book_form(client, PLZEN, FLATS, start, email="Trader@Example.com"))

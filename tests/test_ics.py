@@ -64,7 +64,7 @@ def test_ics_times_match_the_booked_slot_across_the_clock_change(
             start = local_start(day, "16:30", "Europe/Prague")
             token = book(client, start, email=f"r{i}@example.cz")
             body, event = ics_event(client, token)
-            dtstart, dtend, uid, sequence = both_parsers(body)
+            dtstart, dtend, _uid, sequence = both_parsers(body)
             assert dtstart.astimezone(UTC) == datetime.fromisoformat(start)
             local = dtstart.astimezone(PRAGUE)
             assert (local.hour, local.minute) == (16, 30)

@@ -42,7 +42,7 @@ def test_confirmation_mail_carries_ics_ticket_and_manage_link(app: Flask, smtp: 
     assert f"http://testserver/manage/{token}" in body
     calendar = icalendar.Calendar.from_ical(attachment(message, "text/calendar"))
     (event,) = calendar.walk("VEVENT")
-    assert event.DTSTART == datetime.fromisoformat(start)
+    assert datetime.fromisoformat(start) == event.DTSTART
     assert calendar["METHOD"] == "PUBLISH"
     png = attachment(message, "image/png")
     (decoded,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))

@@ -73,7 +73,7 @@ def gunicorn(pg_template: str, tmp_path: Path) -> Iterator[str]:
             try:
                 requests.get(f"{base}/api/v1/offices", timeout=2).raise_for_status()
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 if time.monotonic() > deadline or process.poll() is not None:
                     process.kill()
                     pytest.fail(f"gunicorn did not start:\n{process.communicate()[0]}")

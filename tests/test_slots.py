@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from booking.slots import (
@@ -78,7 +79,7 @@ def test_spring_forward_day_has_one_hour_less() -> None:
     assert local_to_utc(day, time(2, 30), PRAGUE) is None
     starts = starts_on(night_office(day), day)
     assert len(starts) == 6  # 01:00-05:00 local is three real hours
-    assert all(b - a == HALF_HOUR for a, b in zip(starts, starts[1:], strict=False))
+    assert all(b - a == HALF_HOUR for a, b in pairwise(starts))
     assert [s.astimezone(PRAGUE).strftime("%H:%M") for s in starts[:4]] == [
         "01:00",
         "01:30",
@@ -92,7 +93,7 @@ def test_fall_back_day_has_one_hour_more() -> None:
     starts = starts_on(night_office(day), day)
     assert len(starts) == 10  # five real hours
     assert len(set(starts)) == 10
-    assert all(b - a == HALF_HOUR for a, b in zip(starts, starts[1:], strict=False))
+    assert all(b - a == HALF_HOUR for a, b in pairwise(starts))
 
 
 def test_koszalin_hours_differ_by_weekday() -> None:
