@@ -47,6 +47,13 @@ class ApiError(Exception):
         self.status, self.error, self.message, self.extra = status, error, message, extra
 
 
+@api.after_request
+def _no_store(response):
+    # Booking answers carry the manage token and a resident's booking: never cache them.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @api.errorhandler(ApiError)
 def _api_error(exc: ApiError):
     return json_error(exc.status, exc.error, exc.message, **exc.extra)

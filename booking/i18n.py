@@ -25,7 +25,7 @@ def localized(texts: dict[str, T] | None, locale: str) -> T | None:
 def remember_language() -> None:
     """Keep a language chosen with ?lang= for the rest of the visit."""
     lang = request.args.get("lang")
-    if lang in LANGUAGES:
+    if lang in LANGUAGES and not request.path.startswith("/api/"):
         session["lang"] = lang
 
 

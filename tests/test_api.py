@@ -552,3 +552,9 @@ def test_error_messages_come_in_the_language_of_the_request(client: FlaskClient,
     for en, other in zip(english, translated, strict=True):
         assert en["error"] == other["error"]
         assert en["message"] != other["message"], f"{other['error']} is not translated to {lang}"
+
+
+def test_api_answers_are_not_cached_and_set_no_cookie(client) -> None:
+    response = client.get("/api/v1/offices?lang=cs")
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Set-Cookie" not in response.headers
