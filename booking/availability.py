@@ -102,6 +102,8 @@ def nearest_free(
     count: int = 3,
 ) -> list[datetime]:
     """The free starts closest in time to ``around``, for "this time was just taken"."""
+    earliest, latest = booking_window(office, now)
+    around = min(max(around, earliest), latest)  # a stale link may point anywhere
     day = around.astimezone(ZoneInfo(office.timezone)).date()
     first = max(local_today(office, now), day - timedelta(days=7))
     free = availability(session, office, service, first, day + timedelta(days=14), now)

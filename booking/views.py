@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from . import notifications
-from .availability import availability, booking_window, local_today
+from .availability import availability, booking_window, local_today, nearest_free
 from .bookings import (
     BookingError,
     Contact,
@@ -41,6 +41,10 @@ from .tickets import qr_png, qr_svg, ticket_payload
 
 bp = Blueprint("booking", __name__)
 
+# Instants within a day of the ends of the calendar overflow in local time: never a start.
+FIRST_START = datetime.min.replace(tzinfo=UTC) + timedelta(days=1)
+LAST_START = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
+
 
 def parse_start(text: str | None) -> datetime | None:
     """An ISO 8601 instant with a zone, as the time links carry it; None if malformed."""
@@ -48,9 +52,10 @@ def parse_start(text: str | None) -> datetime | None:
         return None
     try:
         value = datetime.fromisoformat(text)
-    except ValueError:
+        start = value.astimezone(UTC) if value.tzinfo else None
+    except (ValueError, OverflowError):
         return None
-    return value.astimezone(UTC) if value.tzinfo else None
+    return start if start is not None and FIRST_START <= start <= LAST_START else None
 
 
 def iso(instant: datetime) -> str:
@@ -58,10 +63,14 @@ def iso(instant: datetime) -> str:
 
 
 def get_office(slug: str) -> Office:
+    if "\0" in slug:  # PostgreSQL refuses NUL in text; no slug has one
+        abort(404)
     return db.session.scalar(select(Office).where(Office.slug == slug)) or abort(404)
 
 
 def get_service(office: Office, key: str) -> Service:
+    if "\0" in key:  # PostgreSQL refuses NUL in text; no key has one
+        abort(404)
     service = db.session.scalar(
         select(Service).where(Service.office_id == office.id, Service.key == key)
     )
@@ -138,8 +147,22 @@ def day_starts(
         day = date.fromisoformat(day_text)
     except ValueError:
         abort(404)
+    last_day = booking_window(office, now)[1].astimezone(ZoneInfo(office.timezone)).date()
+    # No time outside the booking window is ever free, and days at the ends of the
+    # calendar overflow in the arithmetic below: such a day is a link no longer valid.
+    if not local_today(office, now) <= day <= last_day:
+        abort(404)
     free = availability(db.session, office, service, day, day, now, ignore_booking)
     return day, free.get(day, [])
+
+
+def is_free(office: Office, service: Service, start: datetime) -> bool:
+    now = utcnow()
+    earliest, latest = booking_window(office, now)
+    if not earliest <= start <= latest:
+        return False
+    day = start.astimezone(ZoneInfo(office.timezone)).date()
+    return start in availability(db.session, office, service, day, day, now)[day]
 
 
 @bp.get("/")
@@ -208,6 +231,11 @@ def book(slug: str, key: str) -> Any:
         return redirect(url_for(".service_calendar", slug=slug, key=key))
     status = 200
     alternatives: list[datetime] = []
+    if request.method == "GET" and not is_free(office, service, start):
+        # A stale link or a slot taken since the page was shown: say so before any typing.
+        flash(str(SlotTaken.message), "error")
+        alternatives = nearest_free(db.session, office, service, start, utcnow())
+        status = 409
     if form.validate_on_submit():
         contact = Contact(
             form.name.data, form.email.data or None, form.phone.data or None, form.language.data
@@ -285,7 +313,7 @@ def cancel(token: str) -> Any:
         except BookingError as exc:
             db.session.rollback()
             flash(str(exc.message), "error")
-            return redirect(url_for(".manage", token=token)), 303
+            return manage(token), exc.status
         notifications.booking_cancelled(booking)
         flash(_("Your booking has been cancelled."), "success")
         return redirect(url_for(".manage", token=token))
@@ -344,7 +372,8 @@ def reschedule(token: str) -> Any:
     except BookingError as exc:
         db.session.rollback()
         flash(str(exc.message), "error")
-        return redirect(url_for(".reschedule_calendar", token=token)), 303
+        page = reschedule_calendar(token) if booking.active else manage(token)
+        return page, exc.status
     notifications.booking_rescheduled(booking, token)
     flash(_("Your booking has been moved."), "success")
     return redirect(url_for(".manage", token=token))

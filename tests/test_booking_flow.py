@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, date, datetime
+from urllib.parse import unquote
 
 import pytest
 import time_machine
@@ -220,3 +221,18 @@ def test_service_texts_follow_the_readers_language(client, lang: str, document: 
     for url in ("/o/koszalin-zbm", "/o/koszalin-zbm/raty"):
         page = client.get(f"{url}?lang={lang}").get_data(as_text=True)
         assert document in page, url
+
+
+def test_a_stale_time_link_says_so_before_anything_is_typed(app: Flask, client) -> None:
+    start = local_start("2026-03-23", "08:00", "Europe/Prague")
+    for email in ("a@example.com", "b@example.com"):  # both counters
+        manage_token(book_form(client, PLZEN, FLATS, start, email=email))
+    page = client.get(f"/o/{PLZEN}/{FLATS}/book?start={start}&lang=en")
+    assert page.status_code == 409
+    html = page.get_data(as_text=True)
+    assert "This time was just taken" in html
+    offered = [unquote(s) for s in re.findall(r'class="time" href="[^"]*start=([^"&]+)"', html)]
+    assert offered and start not in offered
+    assert set(offered) <= {
+        s.strftime("%Y-%m-%dT%H:%M:%SZ") for s in free(app, PLZEN, FLATS, date(2026, 3, 23))
+    }
