@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -120,6 +120,26 @@ def _hold(session: Session, booking: Booking, counters: list[int], step: timedel
     return False
 
 
+def lock_contact(session: Session, office: Office, contact: Contact) -> None:
+    """Serialize bookings of one contact at one office until the transaction ends.
+
+    Without it, simultaneous requests each count the contact's bookings before
+    any of them has committed, and all pass the cap. SQLite needs nothing: its
+    write transactions already run one at a time (BEGIN IMMEDIATE).
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    keys = set()
+    if contact.email:
+        keys.add(f"{office.id}:email:{contact.email.lower()}")
+    if contact.phone:
+        keys.add(f"{office.id}:phone:{contact.phone}")
+    for key in sorted(keys):  # one order everywhere, so two locks cannot deadlock
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+        )
+
+
 def active_bookings_for(session: Session, office: Office, contact: Contact, now: datetime) -> int:
     matches = []
     if contact.email:
@@ -156,6 +176,7 @@ def create_booking(
 ) -> tuple[Booking, str]:
     """Book ``start`` for ``contact``; returns the booking and its manage token (shown once)."""
     counters = _free_counters(session, office, service, start, now)
+    lock_contact(session, office, contact)
     if active_bookings_for(session, office, contact, now) >= office.max_active_bookings_per_contact:
         raise TooManyBookings()
     token = new_token()

@@ -228,3 +228,32 @@ def test_database_refuses_a_second_holder_of_a_cell(any_app: Flask) -> None:
         with pytest.raises(IntegrityError):
             db.session.flush()
         db.session.rollback()
+
+
+def test_the_cap_per_contact_holds_when_one_contact_races(any_app: Flask) -> None:
+    """Eight requests at once from one e-mail for different times: at most the cap succeeds."""
+    with LiveServer(any_app) as server:
+        days = requests.get(
+            f"{server.url}/api/v1/offices/bytom-zielna/services/rozliczenia-mediow/availability",
+            timeout=10,
+        ).json()["days"]
+        starts = [s for d in days for s in d["starts"]][:8]
+
+        def attempt(i: int, _prepared: object) -> requests.Response:
+            return requests.post(
+                f"{server.url}/api/v1/bookings",
+                json={
+                    "office": "bytom-zielna",
+                    "service": "rozliczenia-mediow",
+                    "start": starts[i],
+                    "name": "Slot Trader",
+                    "email": "trader@example.com",
+                    "consent": True,
+                },
+                timeout=120,
+            )
+
+        responses = race(8, attempt)
+    tally = Tally(r.status_code for r in responses)
+    assert tally == {201: 2, 409: 6}, tally
+    assert {r.json()["error"] for r in responses if r.status_code == 409} == {"too_many_bookings"}
