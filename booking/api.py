@@ -248,10 +248,7 @@ def create():
     body = booking_request()
     office = find_office(body["office"])
     service = find_service(office, body["service"])
-    try:
-        start = parse_start(body["start"])
-    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before the first UTC instant
-        start = None
+    start = parse_start(body["start"])
     if start is None:
         raise ApiError(
             400,

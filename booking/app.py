@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, g
 from flask_babel import get_locale
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import errors, formatting
 from .database import configure_sqlite, db
@@ -35,6 +36,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
 
+    if proxies := app.config.get("TRUSTED_PROXIES"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
@@ -43,6 +46,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
     limiter.init_app(app)
+
+    from queueing import floor
 
     from .api import api
     from .cli import register_cli
@@ -53,6 +58,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api)
     errors.register(app)
     register_cli(app)
+    floor.init_app(app)
 
     app.before_request(remember_language)
     app.jinja_env.filters.update(

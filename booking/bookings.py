@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from .availability import booking_window, nearest_free, schedule_for, taken_cells
 from .codes import hash_token, new_booking_code, new_token
-from .models import Booking, BookingSlot, BookingStatus, Office, Service
+from .models import CELL_CONSTRAINT, Booking, BookingSlot, BookingStatus, Office, Service
 from .slots import candidate_starts, cells, free_counter
 
 
@@ -59,9 +59,21 @@ class TooManyBookings(BookingError):
     )
 
 
+class TooManyChanges(BookingError):
+    error = "too_many_changes"
+    message = _l(
+        "This booking has been changed too many times. Please cancel it and book again, "
+        "or contact the office."
+    )
+
+
 class NotActive(BookingError):
     error = "not_active"
     message = _l("This booking has been cancelled or has already taken place.")
+
+
+# Each move sends a mail: a cap keeps a stranger's address from being flooded.
+MAX_CHANGES = 5
 
 
 @dataclass(frozen=True)
@@ -100,6 +112,13 @@ def _free_counters(
     return free_counter(start, duration, schedule.step, counters, taken)
 
 
+def is_cell_conflict(exc: IntegrityError) -> bool:
+    """The unique (counter, cell) index refused a row, not some other constraint."""
+    text = str(exc.orig)
+    # PostgreSQL names the constraint; SQLite names the columns.
+    return CELL_CONSTRAINT in text or "booking_slot.counter_id, booking_slot.starts_at" in text
+
+
 def _hold(session: Session, booking: Booking, counters: list[int], step: timedelta) -> bool:
     """Give ``booking`` the first of ``counters`` whose cells can still be inserted."""
     duration = booking.ends_at - booking.starts_at
@@ -114,7 +133,9 @@ def _hold(session: Session, booking: Booking, counters: list[int], step: timedel
                 session.add(booking)
                 session.flush()
             return True
-        except IntegrityError:
+        except IntegrityError as exc:
+            if not is_cell_conflict(exc):
+                raise
             # Another resident got this counter first; the savepoint undid our rows.
             continue
     return False
@@ -201,12 +222,25 @@ def create_booking(
     return booking, token
 
 
+def _lock_booking(session: Session, booking: Booking) -> None:
+    """Hold the booking's row until commit and read it afresh.
+
+    A cancel and a move of the same booking at once (two tabs, a double submit,
+    the API during a page visit) would otherwise both act on what they read
+    before the other committed. SQLite's IMMEDIATE transactions already queue.
+    """
+    session.refresh(booking, with_for_update=True)
+
+
 def reschedule_booking(
     session: Session, booking: Booking, start: datetime, now: datetime
 ) -> Booking:
     """Move an active booking to another free start of the same service."""
+    _lock_booking(session, booking)
     if not booking.active or booking.starts_at <= now:
         raise NotActive()
+    if booking.sequence >= MAX_CHANGES:
+        raise TooManyChanges()
     office, service = booking.office, booking.service
     counters = _free_counters(session, office, service, start, now, ignore_booking=booking.id)
     old = (booking.starts_at, booking.ends_at, booking.counter_id)
@@ -224,6 +258,7 @@ def reschedule_booking(
 
 def cancel_booking(session: Session, booking: Booking, now: datetime) -> Booking:
     """Cancel and free the counter time at once."""
+    _lock_booking(session, booking)
     if not booking.active or booking.starts_at <= now:
         raise NotActive()
     booking.status = BookingStatus.CANCELLED

@@ -13,11 +13,14 @@ def _secret_key(instance: Path) -> str:
     if key := os.environ.get("SECRET_KEY"):
         return key
     path = instance / "secret_key"
-    if path.exists():
+    try:
+        # O_EXCL: of several workers starting at once, one writes and all read the same key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
         return path.read_text().strip()
     key = secrets.token_hex(32)
-    path.write_text(key)
-    path.chmod(0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
     return key
 
 
@@ -48,6 +51,9 @@ def from_environment(instance: Path) -> dict[str, Any]:
         "BOOKING_RATE_LIMIT": os.environ.get("BOOKING_RATE_LIMIT", "10 per hour;3 per minute"),
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "120 per minute"),
         "API_BOOKING_RATE_LIMIT": os.environ.get("API_BOOKING_RATE_LIMIT", "20 per hour"),
+        # Reverse proxies in front of the app; their X-Forwarded-For gives the client
+        # address the rate limits count by.
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER"),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME"),

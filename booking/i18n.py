@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 
 LANGUAGES = ("pl", "cs", "en")
 LANGUAGE_NAMES = {"pl": "Polski", "cs": "Čeština", "en": "English"}
@@ -30,6 +30,8 @@ def remember_language() -> None:
 
 
 def select_locale() -> str:
+    if not has_request_context():  # CLI, jobs, scripts: the installation's default
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if (lang := request.args.get("lang")) in LANGUAGES:
         return lang
     if (lang := session.get("lang")) in LANGUAGES:

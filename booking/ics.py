@@ -20,6 +20,7 @@ def booking_calendar(
     description: str,
     domain: str,
     now: datetime,
+    organizer: str,
     cancel: bool = False,
 ) -> bytes:
     """An iCalendar file for ``booking``; ``cancel`` makes the METHOD:CANCEL that removes it.
@@ -42,9 +43,8 @@ def booking_calendar(
     event.add("summary", summary)
     event.add("description", description)
     event.add("location", f"{office.name}, {office.address}")
-    if office.email:
-        # RFC 5546 wants an ORGANIZER on CANCEL; the office, never the resident.
-        event.add("organizer", f"mailto:{office.email}", parameters={"CN": office.name})
+    # RFC 5546 wants an ORGANIZER on CANCEL, or clients ignore it: the office, never the resident.
+    event.add("organizer", f"mailto:{organizer}", parameters={"CN": office.name})
     event.add("status", "CANCELLED" if cancel else "CONFIRMED")
     event.add("transp", "OPAQUE")
     calendar.add_component(event)

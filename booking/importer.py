@@ -8,18 +8,29 @@ replaced, services matched by key and counters by name are updated.
 from __future__ import annotations
 
 import tomllib
-from datetime import date, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .i18n import LANGUAGES
-from .models import Closure, Counter, Office, OpeningHours, Service
+from .models import Booking, BookingStatus, Closure, Counter, Office, OpeningHours, Service
 
+# Numeric office settings and their defaults.
+NUMBERS = {
+    "slot_minutes": 15,
+    "min_notice_minutes": 120,
+    "max_days_ahead": 60,
+    "max_active_bookings_per_contact": 2,
+    "checkin_before_minutes": 30,
+    "checkin_after_minutes": 15,
+    "max_calls": 3,
+    "call_cooldown_seconds": 10,
+}
 WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
 
@@ -60,10 +71,41 @@ def _check_office(data: dict[str, Any]) -> None:
         ZoneInfo(data["timezone"])
     except (ZoneInfoNotFoundError, ValueError):
         raise OfficeConfigError(f"{where}: unknown time zone {data['timezone']!r}") from None
-    if data["country"].upper() not in holidays.list_supported_countries():
-        raise OfficeConfigError(
-            f"{where}: no public holidays known for country {data['country']!r}"
+    supported = holidays.list_supported_countries()
+    country = data["country"].upper()
+    if country not in supported:
+        raise OfficeConfigError(f"{where}: no public holidays known for country {country!r}")
+    if data.get("subdivision") and data["subdivision"] not in supported[country]:
+        raise OfficeConfigError(f"{where}: {country} has no subdivision {data['subdivision']!r}")
+
+
+def _check_grid(session: Session, office: Office, minutes: int) -> None:
+    """The slot grid must look the same in local time all year, and never change under bookings.
+
+    Cells are counted from the epoch in UTC; that is the local grid only when the
+    grid divides an hour and the zone's offsets are whole multiples of it. And
+    bookings hold cells of the old grid, which a new grid would let overlap.
+    """
+    where = f"office {office.slug}"
+    if 60 % minutes:
+        raise OfficeConfigError(f"{where}: slot_minutes must divide 60 (5, 10, 15, 20, 30, 60)")
+    zone = ZoneInfo(office.timezone)
+    for month in (1, 7):
+        offset = datetime(date.today().year, month, 15, tzinfo=zone).utcoffset() or timedelta(0)
+        if offset.total_seconds() % (minutes * 60):
+            raise OfficeConfigError(f"{where}: {office.timezone} is off the {minutes}-minute grid")
+    if office.id is not None and office.slot_minutes not in (None, minutes):
+        booked = session.scalar(
+            select(func.count(Booking.id)).where(
+                Booking.office_id == office.id,
+                Booking.status == BookingStatus.BOOKED,
+                Booking.ends_at > datetime.now(UTC),
+            )
         )
+        if booked:
+            raise OfficeConfigError(
+                f"{where}: slot_minutes cannot change while {booked} upcoming bookings exist"
+            )
 
 
 def _apply_hours(office: Office, entries: list[dict[str, Any]]) -> None:
@@ -162,12 +204,14 @@ def import_offices(session: Session, data: dict[str, Any]) -> list[Office]:
         office.phone = entry.get("phone")
         office.email = entry.get("email")
         office.website = entry.get("website")
-        office.slot_minutes = int(entry.get("slot_minutes", 15))
-        office.min_notice_minutes = int(entry.get("min_notice_minutes", 120))
-        office.max_days_ahead = int(entry.get("max_days_ahead", 60))
-        office.max_active_bookings_per_contact = int(
-            entry.get("max_active_bookings_per_contact", 2)
-        )
+        for key, default in NUMBERS.items():
+            value = entry.get(key, default)
+            if not isinstance(value, int) or value < 0 or (key == "slot_minutes" and not value):
+                raise OfficeConfigError(f"office {office.slug}: '{key}' must be a whole number")
+            if key == "slot_minutes":
+                _check_grid(session, office, value)
+            setattr(office, key, value)
+        office.notices = _texts(entry.get("notices", {}), f"office {office.slug}, notices")
         _apply_hours(office, entry.get("hours", []))
         office.closures.clear()
         for closure in entry.get("closures", []):

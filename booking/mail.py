@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+import ssl
 import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -55,10 +56,16 @@ def deliver(message: EmailMessage, config: dict[str, Any]) -> Path | None:
         path = outbox / f"{time.strftime('%Y%m%d-%H%M%S')}-{message['Message-ID'].strip('<>')}.eml"
         path.write_bytes(bytes(message))
         return path
-    smtp_class = smtplib.SMTP_SSL if config.get("MAIL_USE_SSL") else smtplib.SMTP
-    with smtp_class(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30) as smtp:
+    # Verify the server's certificate: mails carry manage links, and the login a password.
+    context = ssl.create_default_context()
+    server, port = config["MAIL_SERVER"], config["MAIL_PORT"]
+    if config.get("MAIL_USE_SSL"):
+        smtp = smtplib.SMTP_SSL(server, port, timeout=30, context=context)
+    else:
+        smtp = smtplib.SMTP(server, port, timeout=30)
+    with smtp:
         if config.get("MAIL_USE_TLS"):
-            smtp.starttls()
+            smtp.starttls(context=context)
         if config.get("MAIL_USERNAME"):
             smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
         smtp.send_message(message)

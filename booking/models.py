@@ -50,6 +50,13 @@ class Office(db.Model):
     min_notice_minutes: Mapped[int] = mapped_column(Integer, default=120)
     max_days_ahead: Mapped[int] = mapped_column(Integer, default=60)
     max_active_bookings_per_contact: Mapped[int] = mapped_column(Integer, default=2)
+    # The office floor: when an appointment may check in, how often a ticket is called
+    # before it counts as a no-show, how long a counter waits before it may call again.
+    checkin_before_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    checkin_after_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    max_calls: Mapped[int] = mapped_column(Integer, default=3)
+    call_cooldown_seconds: Mapped[int] = mapped_column(Integer, default=10)
+    notices: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
 
     services: Mapped[list[Service]] = relationship(
         back_populates="office", cascade="all, delete-orphan", order_by="Service.position"
@@ -198,6 +205,9 @@ class Booking(db.Model):
         return self.status == BookingStatus.BOOKED
 
 
+CELL_CONSTRAINT = "uq_booking_slot_counter_start"
+
+
 class BookingSlot(db.Model):
     """One grid cell of counter time held by an active booking.
 
@@ -216,6 +226,4 @@ class BookingSlot(db.Model):
 
     booking: Mapped[Booking] = relationship(back_populates="slots")
 
-    __table_args__ = (
-        UniqueConstraint("counter_id", "starts_at", name="uq_booking_slot_counter_start"),
-    )
+    __table_args__ = (UniqueConstraint("counter_id", "starts_at", name=CELL_CONSTRAINT),)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from email.utils import parseaddr
+
 from flask import current_app, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from .codes import format_code
-from .database import utcnow
+from .database import db, utcnow
 from .ics import booking_calendar
 from .mail import Attachment, build_message, deliver
 from .models import Booking
@@ -23,6 +25,7 @@ def calendar_file(booking: Booking, *, cancel: bool = False) -> bytes:
         summary=f"{service} – {booking.office.name}",
         description=_("Booking code: %(code)s", code=format_code(booking.code)),
         domain=current_app.config["ICS_UID_DOMAIN"],
+        organizer=booking.office.email or parseaddr(current_app.config["MAIL_SENDER"])[1],
         now=utcnow(),
         cancel=cancel,
     )
@@ -69,6 +72,9 @@ def _send(
             render_template(f"mail/{template}.html", **context),
             tuple(attachments),
         )
+    # End the read transaction the rendering opened: on SQLite it holds the write lock,
+    # and nobody should wait for a slow mail server.
+    db.session.commit()
     try:
         deliver(message, current_app.config)
     except OSError:

@@ -303,6 +303,7 @@ def ics(token: str) -> Response:
 
 
 @bp.route("/manage/<token>/cancel", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["BOOKING_RATE_LIMIT"], methods=["POST"])
 def cancel(token: str) -> Any:
     booking = get_booking(token)
     form = ConfirmForm()
@@ -360,6 +361,7 @@ def reschedule_day(token: str, day: str) -> str:
 
 
 @bp.post("/manage/<token>/reschedule")
+@limiter.limit(lambda: current_app.config["BOOKING_RATE_LIMIT"])
 def reschedule(token: str) -> Any:
     booking = get_booking(token)
     form = RescheduleForm()
@@ -372,6 +374,10 @@ def reschedule(token: str) -> Any:
     except BookingError as exc:
         db.session.rollback()
         flash(str(exc.message), "error")
+        if isinstance(exc, SlotTaken) and booking.active:
+            # The day's times as they are now: the nearest free ones to what was chosen.
+            day = start.astimezone(ZoneInfo(booking.office.timezone)).date()
+            return reschedule_day(token, day.isoformat()), exc.status
         page = reschedule_calendar(token) if booking.active else manage(token)
         return page, exc.status
     notifications.booking_rescheduled(booking, token)

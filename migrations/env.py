@@ -18,6 +18,13 @@ def get_engine():
     return current_app.extensions["migrate"].db.engine
 
 
+def render_item(type_, obj, autogen_context):
+    """Write the UTC column type as the plain DateTime it stores, importable anywhere."""
+    if type_ == "type" and type(obj).__name__ == "UTCDateTime":
+        return "sa.DateTime()"
+    return False
+
+
 def get_engine_url():
     try:
         return get_engine().url.render_as_string(hide_password=False).replace("%", "%%")
@@ -82,6 +89,7 @@ def run_migrations_online():
                 logger.info("No changes in schema detected.")
 
     conf_args = current_app.extensions["migrate"].configure_args
+    conf_args.setdefault("render_item", render_item)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

@@ -236,3 +236,48 @@ def test_a_stale_time_link_says_so_before_anything_is_typed(app: Flask, client) 
     assert set(offered) <= {
         s.strftime("%Y-%m-%dT%H:%M:%SZ") for s in free(app, PLZEN, FLATS, date(2026, 3, 23))
     }
+
+
+def test_a_booking_can_be_moved_only_a_few_times(app: Flask, client) -> None:
+    """Every move mails the address given; a cap keeps strangers' inboxes from being flooded."""
+    token = manage_token(
+        book_form(client, PLZEN, FLATS, local_start("2026-03-23", "08:00", "Europe/Prague"))
+    )
+    statuses = []
+    for hour in ("09:00", "10:00", "11:00", "12:00", "13:00", "14:00"):
+        page = f"/manage/{token}/reschedule/2026-03-25"
+        response = client.post(
+            f"/manage/{token}/reschedule",
+            data={
+                "csrf_token": csrf_token(client, page),
+                "start": local_start("2026-03-25", hour, "Europe/Prague"),
+            },
+        )
+        statuses.append(response.status_code)
+    assert statuses == [302] * 5 + [409]
+
+
+def test_rate_limits_count_the_forwarded_client_behind_a_trusted_proxy(app: Flask) -> None:
+    from booking.app import create_app
+
+    proxied = create_app(
+        {
+            **{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY", "MAIL_OUTBOX")},
+            "INSTANCE_PATH": app.instance_path,
+            "TESTING": True,
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "RATELIMIT_KEY_PREFIX": uuid.uuid4().hex,
+            "API_BOOKING_RATE_LIMIT": "2 per minute",
+            "TRUSTED_PROXIES": 1,
+        }
+    )
+    client = proxied.test_client()
+
+    def post(address: str) -> int:
+        return client.post(
+            "/api/v1/bookings", json={"office": "x"}, headers={"X-Forwarded-For": address}
+        ).status_code
+
+    assert [post("198.51.100.7") for _ in range(3)] == [400, 400, 429]
+    assert post("203.0.113.9") == 400  # another resident behind the same proxy

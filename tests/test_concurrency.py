@@ -257,3 +257,66 @@ def test_the_cap_per_contact_holds_when_one_contact_races(any_app: Flask) -> Non
     tally = Tally(r.status_code for r in responses)
     assert tally == {201: 2, 409: 6}, tally
     assert {r.json()["error"] for r in responses if r.status_code == 409} == {"too_many_bookings"}
+
+
+def test_cancel_and_move_of_one_booking_at_once_leave_it_consistent(any_app: Flask) -> None:
+    """A cancel racing a move: whichever wins, a cancelled booking holds no counter time."""
+    with LiveServer(any_app) as server:
+        days = requests.get(
+            f"{server.url}/api/v1/offices/koszalin-zbm/services/raty/availability", timeout=10
+        ).json()["days"]
+        starts = [s for d in days for s in d["starts"]]
+        outcomes = []
+        for round_ in range(6):
+            created = requests.post(
+                f"{server.url}/api/v1/bookings",
+                json={
+                    "office": "koszalin-zbm",
+                    "service": "raty",
+                    "start": starts[round_],
+                    "name": "Ewa Nowak",
+                    "phone": f"+48 601 200 {round_:03d}",
+                    "consent": True,
+                },
+                timeout=30,
+            ).json()
+            token = created["token"]
+            page = requests.Session()
+            day = starts[-1 - round_][:10]
+            html = page.get(f"{server.url}/manage/{token}/reschedule/{day}", timeout=30).text
+            csrf = CSRF_RE.search(html).group(1)
+
+            def attempt(
+                i: int,
+                _p: object,
+                token=token,
+                page=page,
+                csrf=csrf,
+                r=round_,
+                code=created["code"],
+            ):
+                if i == 0:
+                    return requests.post(
+                        f"{server.url}/api/v1/bookings/{code}/cancel",
+                        headers={"X-Booking-Token": token},
+                        timeout=60,
+                    )
+                return page.post(
+                    f"{server.url}/manage/{token}/reschedule",
+                    data={"csrf_token": csrf, "start": starts[-1 - r]},
+                    allow_redirects=False,
+                    timeout=60,
+                )
+
+            cancel, move = race(2, attempt)
+            outcomes.append((cancel.status_code, move.status_code))
+            assert cancel.status_code < 500 and move.status_code < 500, outcomes
+    with any_app.app_context():
+        for booking in db.session.scalars(select(Booking)):
+            if booking.status == BookingStatus.CANCELLED:
+                assert booking.slots == [], (booking.code, outcomes)
+                # Both changes raised the sequence when both went through.
+                assert booking.sequence >= 1
+            else:
+                assert len(booking.slots) == 2
+    assert_no_overlap(any_app)

@@ -119,5 +119,6 @@ def test_reschedule_and_cancel_keep_the_uid_and_raise_the_sequence(app: Flask) -
         cancelled, event = ics_event(client, token)
         _, _, cancelled_uid, cancelled_sequence = both_parsers(cancelled)
     assert icalendar.Calendar.from_ical(cancelled)["METHOD"] == "CANCEL"
+    assert str(event["ORGANIZER"]).startswith("mailto:")  # clients ignore a CANCEL without it
     assert str(event["STATUS"]) == "CANCELLED"
     assert cancelled_uid == uid and cancelled_sequence == moved_sequence + 1

@@ -114,3 +114,57 @@ def test_without_a_mail_server_mail_goes_to_the_outbox(app: Flask, tmp_path) -> 
     files = list((tmp_path / "outbox").glob("*.eml"))
     assert len(files) == 1
     assert f"/manage/{token}" in files[0].read_text()
+
+
+class SlowMailbox(Mailbox):
+    async def handle_DATA(self, server, session, envelope) -> str:
+        import asyncio
+
+        await asyncio.sleep(3)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_slow_mail_server_holds_up_nobody_else(app: Flask) -> None:
+    """Mail goes out after the transaction ends: on SQLite an open one would lock every request."""
+    import threading
+    import time
+
+    import requests
+
+    from tests.conftest import LiveServer
+
+    box = SlowMailbox()
+    box.controller.start()
+    try:
+        use_smtp(app, box.port)
+        with LiveServer(app) as server:
+            days = requests.get(
+                f"{server.url}/api/v1/offices/koszalin-zbm/services/raty/availability", timeout=10
+            ).json()["days"]
+            start = next(s for d in days for s in d["starts"])
+            booking = threading.Thread(
+                target=requests.post,
+                args=(f"{server.url}/api/v1/bookings",),
+                kwargs={
+                    "json": {
+                        "office": "koszalin-zbm",
+                        "service": "raty",
+                        "start": start,
+                        "name": "Ewa Nowak",
+                        "email": "ewa@example.com",
+                        "consent": True,
+                    },
+                    "timeout": 30,
+                },
+            )
+            booking.start()
+            time.sleep(1)  # the booking is committed and its mail is on the way
+            began = time.monotonic()
+            page = requests.get(f"{server.url}/o/koszalin-zbm", timeout=30)
+            waited = time.monotonic() - began
+            booking.join(30)
+        assert page.status_code == 200
+        assert waited < 1.5, f"a page waited {waited:.1f} s for the mail server"
+        assert len(box.messages) == 1
+    finally:
+        box.controller.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,8 @@ name = "Urząd testowy"
 address = "ul. Testowa 1, 00-001 Warszawa"
 timezone = "{timezone}"
 country = "PL"
-slot_minutes = 15
+slot_minutes = {slot_minutes}
+{subdivision_line}
 
 [[office.hours]]
 days = ["mon", "thu"]
@@ -42,7 +44,11 @@ services = "*"
 
 def run_import(app: Flask, tmp_path: Path, **values: str):
     path = tmp_path / "office.toml"
-    path.write_text(OFFICE.format(**({"timezone": "Europe/Warsaw", "opens": "08:00"} | values)))
+    defaults = {"timezone": "Europe/Warsaw", "opens": "08:00", "slot_minutes": "15"}
+    values = defaults | values
+    subdivision = values.pop("subdivision", None)
+    values["subdivision_line"] = f'subdivision = "{subdivision}"' if subdivision else ""
+    path.write_text(OFFICE.format(**values))
     return app.test_cli_runner().invoke(args=["offices", "import", str(path)])
 
 
@@ -68,6 +74,9 @@ def test_import_creates_then_updates_in_place(app: Flask, tmp_path: Path) -> Non
         ({"opens": "08:10"}, "not on the 15-minute grid"),
         ({"opens": "8 o'clock"}, "is not a time"),
         ({"opens": "17:00"}, "opens at"),
+        ({"subdivision": "XX"}, "has no subdivision"),
+        ({"slot_minutes": "45"}, "must divide 60"),
+        ({"timezone": "Asia/Kolkata", "slot_minutes": "60"}, "off the 60-minute grid"),
     ],
 )
 def test_import_refuses_a_bad_file_with_a_clear_message(
@@ -86,6 +95,13 @@ def test_demo_command_loads_the_seed_offices_and_prints_urls(app: Flask) -> None
     for slug in ("plzen-kontaktni-misto", "bytom-zielna", "bytom-armii-krajowej", "koszalin-zbm"):
         assert f"/o/{slug}" in result.output or slug in result.output
     assert "outbox" in result.output.lower()
+    # Per office a kiosk and a display link that sign a browser in, and the counter login.
+    links = re.findall(r"(?:kiosk|display):\s+http://\S+(/device/\S+)", result.output)
+    assert len(links) == 8
+    assert "/counter/" in result.output and "password demo" in result.output
+    kiosk = app.test_client()
+    assert kiosk.get(links[0]).headers["Location"].endswith("/kiosk/")
+    assert kiosk.get("/kiosk/").status_code == 200
     with app.app_context():
         zielna = db.session.scalar(select(Office).where(Office.slug == "bytom-zielna"))
         assert len(zielna.counters) == 3 and zielna.timezone == "Europe/Warsaw"
@@ -112,3 +128,26 @@ def test_database_url_switches_to_postgresql(tmp_path: Path, monkeypatch) -> Non
 def test_create_app_takes_overrides(tmp_path: Path) -> None:
     app = create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "s" * 40})
     assert app.config["SECRET_KEY"] == "s" * 40 and app.instance_path == str(tmp_path)
+
+
+def test_slot_length_cannot_change_under_bookings(app: Flask, tmp_path: Path) -> None:
+    """Bookings hold cells of the old grid; a new grid would let new bookings overlap them."""
+    assert run_import(app, tmp_path).exit_code == 0
+    client = app.test_client()
+    days = client.get("/api/v1/offices/test-office/services/raty/availability").get_json()
+    start = next(s for d in days["days"] for s in d["starts"])
+    created = client.post(
+        "/api/v1/bookings",
+        json={
+            "office": "test-office",
+            "service": "raty",
+            "start": start,
+            "name": "Ewa",
+            "phone": "601000001",
+            "consent": True,
+        },
+    )
+    assert created.status_code == 201
+    result = run_import(app, tmp_path, slot_minutes="30")
+    assert result.exit_code != 0 and "cannot change while 1 upcoming bookings" in result.output
+    assert run_import(app, tmp_path, slot_minutes="15").exit_code == 0

@@ -1,0 +1,100 @@
+"""Who may open which floor page: staff by password, kiosks and displays by device link.
+
+Staff log in with Flask-Login. A kiosk or a display is signed in once by a
+secret link (token from ``secrets``, stored hashed) and then holds only a
+device id in its session: it never becomes a staff user, so it cannot reach
+counter or admin pages, and staff pages refuse it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from flask import abort, g, redirect, request, session, url_for
+from flask_login import LoginManager, current_user
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from booking.codes import hash_token, new_token
+from booking.database import db
+
+from .models import Device, DeviceKind, StaffUser
+
+login_manager = LoginManager()
+login_manager.login_view = "counter.login"
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> StaffUser | None:
+    kind, _, raw = user_id.partition(":")
+    if kind != "staff" or not raw.isdigit():
+        return None
+    return db.session.get(StaffUser, int(raw))
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)  # scrypt, salted
+
+
+def authenticate(username: str, password: str) -> StaffUser | None:
+    user = db.session.scalar(select(StaffUser).where(StaffUser.username == username))
+    # Check a hash even for unknown names, so timing does not tell which names exist.
+    stored = user.password_hash if user else hash_password("not-a-user")
+    if check_password_hash(stored, password) and user is not None and user.active:
+        return user
+    return None
+
+
+def new_device(office_id: int, kind: DeviceKind, name: str) -> tuple[Device, str]:
+    """A device and its sign-in token (shown once)."""
+    token = new_token()
+    device = Device(office_id=office_id, kind=kind, name=name, token_hash=hash_token(token))
+    db.session.add(device)
+    return device, token
+
+
+def sign_in_device(token: str) -> Device | None:
+    device = db.session.scalar(select(Device).where(Device.token_hash == hash_token(token)))
+    if device is not None:
+        session.clear()
+        session["device_id"] = device.id
+        session.permanent = True
+    return device
+
+
+def current_device() -> Device | None:
+    device_id = session.get("device_id")
+    return db.session.get(Device, device_id) if isinstance(device_id, int) else None
+
+
+def device_required(kind: DeviceKind) -> Callable[..., Any]:
+    """The page is for a signed-in device of ``kind``; ``g.device`` is set."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            device = current_device()
+            if device is None or device.kind != kind:
+                abort(403)
+            g.device = device
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def staff_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The page is for a logged-in clerk; devices are refused even if a link is shared."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if session.get("device_id") is not None:
+            abort(403)
+        if not current_user.is_authenticated:
+            return redirect(url_for("counter.login", next=request.path))
+        return view(*args, **kwargs)
+
+    return wrapper

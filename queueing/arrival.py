@@ -1,0 +1,155 @@
+"""Arrival at the office: an appointment checks in, a walk-in takes a number."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from booking.availability import schedule_for
+from booking.codes import normalize_code
+from booking.models import Booking, Office, Service
+from booking.slots import opening_intervals
+from booking.tickets import ForgedTicket, verify_ticket
+
+from . import events
+from .errors import (
+    BookingNotActive,
+    NoWalkIns,
+    OfficeClosed,
+    TicketNotValid,
+    TooEarly,
+    TooLate,
+    WrongOffice,
+)
+from .models import AuditEntry, Ticket, TicketKind
+from .numbering import next_number
+from .state import ticket_event
+
+
+def local_day(office: Office, now: datetime):
+    return now.astimezone(ZoneInfo(office.timezone)).date()
+
+
+def is_open(office: Office, now: datetime) -> bool:
+    today = local_day(office, now)
+    return any(
+        a <= now < b for a, b in opening_intervals(schedule_for(office, today, today), today)
+    )
+
+
+def next_opening(office: Office, now: datetime, days: int = 14) -> datetime | None:
+    """When the office next opens after ``now``, looking ``days`` ahead."""
+    today = local_day(office, now)
+    schedule = schedule_for(office, today, today + timedelta(days=days))
+    for offset in range(days + 1):
+        day = today + timedelta(days=offset)
+        for start, _end in opening_intervals(schedule, day):
+            if start > now:
+                return start
+    return None
+
+
+def find_booking(session: Session, office: Office, scanned: str, secret: str) -> Booking:
+    """The booking behind a scanned QR payload or a typed booking code."""
+    text = scanned.strip()
+    if ":" in text or "." in text:  # a QR payload: only a valid signature counts
+        try:
+            code = verify_ticket(text, secret)
+        except ForgedTicket:
+            raise TicketNotValid() from None
+    else:
+        code = normalize_code(text)[:16]
+    booking = session.scalar(select(Booking).where(Booking.code == code))
+    if booking is None:
+        raise TicketNotValid()
+    if booking.office_id != office.id:
+        raise WrongOffice()
+    return booking
+
+
+def _issue(
+    session: Session,
+    office: Office,
+    service: Service,
+    kind: TicketKind,
+    now: datetime,
+    queued_at: datetime,
+    booking: Booking | None = None,
+    device_id: int | None = None,
+) -> Ticket:
+    day = local_day(office, now)
+    ticket = Ticket(
+        office_id=office.id,
+        service_id=service.id,
+        booking_id=booking.id if booking else None,
+        day=day,
+        prefix=service.prefix,
+        number=next_number(session, office.id, day, service.prefix),
+        kind=kind,
+        queued_at=queued_at,
+        issued_at=now,
+        calls=0,
+    )
+    session.add(ticket)
+    session.flush()
+    session.add(
+        AuditEntry(
+            office_id=office.id,
+            device_id=device_id,
+            ticket_id=ticket.id,
+            action="check_in" if booking else "walk_in",
+            at=now,
+        )
+    )
+    events.record(session, office.id, "update", ticket_event(session, ticket))
+    return ticket
+
+
+def check_in(
+    session: Session, office: Office, booking: Booking, now: datetime, device_id: int | None = None
+) -> Ticket:
+    """The ticket for an arriving appointment; scanning twice gives the same ticket."""
+    if booking.office_id != office.id:
+        raise WrongOffice()
+    existing = session.scalar(select(Ticket).where(Ticket.booking_id == booking.id))
+    if existing is not None:
+        return existing
+    if not booking.active:
+        raise BookingNotActive()
+    opens = booking.starts_at - timedelta(minutes=office.checkin_before_minutes)
+    if now < opens:
+        raise TooEarly(time=opens)
+    if now > booking.starts_at + timedelta(minutes=office.checkin_after_minutes):
+        raise TooLate()
+    try:
+        with session.begin_nested():
+            return _issue(
+                session,
+                office,
+                booking.service,
+                TicketKind.APPOINTMENT,
+                now,
+                queued_at=booking.starts_at,
+                booking=booking,
+                device_id=device_id,
+            )
+    except IntegrityError:
+        # Scanned at two kiosks at once: the other scan made the ticket.
+        return session.scalars(select(Ticket).where(Ticket.booking_id == booking.id)).one()
+
+
+def walk_in(
+    session: Session, office: Office, service: Service, now: datetime, device_id: int | None = None
+) -> Ticket:
+    """A numbered ticket for a resident without an appointment."""
+    if service.office_id != office.id or not service.walk_in:
+        raise NoWalkIns()
+    if not is_open(office, now):
+        raise OfficeClosed(opens=next_opening(office, now))
+    return _issue(
+        session, office, service, TicketKind.WALK_IN, now, queued_at=now, device_id=device_id
+    )

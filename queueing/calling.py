@@ -1,0 +1,227 @@
+"""What a clerk does at a counter: call, recall, serve, finish, park, transfer, no-show.
+
+Every action writes an audit entry and a floor event. A ticket is claimed by
+a conditional UPDATE (only if still in line), so two counters calling at the
+same moment never get the same ticket; a partial unique index keeps a counter
+from holding two tickets at once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from booking.models import Counter, Service
+
+from . import events
+from .dispatch import choose_next
+from .errors import CounterBusy, NoCounter, NotAllowed, TooSoon
+from .models import AT_COUNTER, IN_LINE, AuditEntry, StaffUser, Ticket, TicketStatus
+from .state import as_waiting, line, ticket_event
+
+
+def _counter(staff: StaffUser) -> Counter:
+    if staff.counter is None:
+        raise NoCounter()
+    return staff.counter
+
+
+def _log(
+    session: Session, staff: StaffUser, ticket: Ticket, action: str, now: datetime, **detail: Any
+) -> None:
+    session.add(
+        AuditEntry(
+            office_id=ticket.office_id,
+            staff_id=staff.id,
+            counter_id=staff.counter_id,
+            ticket_id=ticket.id,
+            action=action,
+            detail=detail,
+            at=now,
+        )
+    )
+    events.record(session, ticket.office_id, action, ticket_event(session, ticket))
+
+
+def current_ticket(session: Session, counter: Counter) -> Ticket | None:
+    return session.scalar(
+        select(Ticket).where(Ticket.counter_id == counter.id, Ticket.status.in_(AT_COUNTER))
+    )
+
+
+def _check_cooldown(session: Session, staff: StaffUser, counter: Counter, now: datetime) -> None:
+    last = session.scalar(
+        select(func.max(AuditEntry.at)).where(
+            AuditEntry.counter_id == counter.id, AuditEntry.action.in_(("call", "recall"))
+        )
+    )
+    if last is not None and now - last < timedelta(seconds=staff.office.call_cooldown_seconds):
+        raise TooSoon()
+
+
+def _claim(session: Session, ticket: Ticket, counter: Counter, now: datetime) -> bool:
+    """Take ``ticket`` for ``counter`` if it is still in line; False if someone was faster."""
+    try:
+        with session.begin_nested():
+            claimed = session.execute(
+                update(Ticket)
+                .where(Ticket.id == ticket.id, Ticket.status.in_(IN_LINE))
+                .values(
+                    status=TicketStatus.CALLED,
+                    counter_id=counter.id,
+                    target_counter_id=None,
+                    called_at=now,
+                    calls=Ticket.calls + 1,
+                )
+                .execution_options(synchronize_session=False)
+            ).rowcount
+    except IntegrityError:
+        raise CounterBusy() from None
+    session.refresh(ticket)
+    return claimed == 1
+
+
+def call_next(session: Session, staff: StaffUser, now: datetime) -> Ticket | None:
+    """Call the next ticket for this counter by the priority rule; None if nobody waits."""
+    counter = _counter(staff)
+    if current_ticket(session, counter) is not None:
+        raise CounterBusy()
+    _check_cooldown(session, staff, counter, now)
+    services = {s.id for s in counter.services}
+    waiting = {t.id: t for t in line(session, counter.office, now)}
+    candidates = [as_waiting(t) for t in waiting.values()]
+    while (choice := choose_next(candidates, counter.id, services)) is not None:
+        ticket = waiting[choice.id]
+        if _claim(session, ticket, counter, now):
+            _log(session, staff, ticket, "call", now)
+            return ticket
+        candidates = [c for c in candidates if c.id != choice.id]
+    return None
+
+
+def call_ticket(session: Session, staff: StaffUser, ticket: Ticket, now: datetime) -> Ticket:
+    """Call a particular ticket, out of turn (or back from parking)."""
+    counter = _counter(staff)
+    if ticket.office_id != counter.office_id:
+        raise NotAllowed()
+    if ticket.target_counter_id not in (None, counter.id):
+        raise NotAllowed()  # sent on to another counter by name: only that one calls it
+    if current_ticket(session, counter) is not None:
+        raise CounterBusy()
+    _check_cooldown(session, staff, counter, now)
+    if ticket.status == TicketStatus.PARKED:
+        ticket.status = TicketStatus.WAITING
+        session.flush()
+    if not _claim(session, ticket, counter, now):
+        raise NotAllowed()
+    _log(session, staff, ticket, "call", now)
+    return ticket
+
+
+def _at_my_counter(staff: StaffUser, ticket: Ticket, *states: TicketStatus) -> Counter:
+    counter = _counter(staff)
+    if ticket.counter_id != counter.id or ticket.status not in states:
+        raise NotAllowed()
+    return counter
+
+
+def recall(session: Session, staff: StaffUser, ticket: Ticket, now: datetime) -> Ticket:
+    """Announce the ticket again."""
+    counter = _at_my_counter(staff, ticket, TicketStatus.CALLED)
+    _check_cooldown(session, staff, counter, now)
+    ticket.calls += 1
+    ticket.called_at = now
+    _log(session, staff, ticket, "recall", now, calls=ticket.calls)
+    return ticket
+
+
+def start_serving(session: Session, staff: StaffUser, ticket: Ticket, now: datetime) -> Ticket:
+    _at_my_counter(staff, ticket, TicketStatus.CALLED)
+    ticket.status = TicketStatus.SERVING
+    ticket.serving_at = now
+    _log(session, staff, ticket, "serve", now)
+    return ticket
+
+
+def finish(session: Session, staff: StaffUser, ticket: Ticket, now: datetime) -> Ticket:
+    _at_my_counter(staff, ticket, TicketStatus.SERVING, TicketStatus.CALLED)
+    if ticket.status == TicketStatus.CALLED:
+        # Finished without a start: served from this call. A start from before parking or
+        # a transfer would count the waiting in between as handling time.
+        ticket.serving_at = ticket.called_at
+    ticket.status = TicketStatus.DONE
+    ticket.finished_at = now
+    _log(session, staff, ticket, "finish", now)
+    return ticket
+
+
+def no_show(session: Session, staff: StaffUser, ticket: Ticket, now: datetime) -> Ticket:
+    """Close a ticket whose holder did not come after the office's number of calls."""
+    _at_my_counter(staff, ticket, TicketStatus.CALLED)
+    if ticket.calls < staff.office.max_calls:
+        raise NotAllowed()
+    ticket.status = TicketStatus.NO_SHOW
+    ticket.finished_at = now
+    _log(session, staff, ticket, "no_show", now)
+    return ticket
+
+
+def park(session: Session, staff: StaffUser, ticket: Ticket, now: datetime) -> Ticket:
+    """Set a ticket aside (e.g. the resident fetches a document) and free the counter."""
+    _at_my_counter(staff, ticket, TicketStatus.CALLED, TicketStatus.SERVING)
+    ticket.status = TicketStatus.PARKED
+    ticket.parked_at = now
+    ticket.counter_id = None
+    _log(session, staff, ticket, "park", now)
+    return ticket
+
+
+def transfer(
+    session: Session,
+    staff: StaffUser,
+    ticket: Ticket,
+    now: datetime,
+    service: Service | None = None,
+    counter: Counter | None = None,
+) -> Ticket:
+    """Send the ticket on to another service's line or to one named counter.
+
+    It keeps its number and its place in time, so the resident does not queue again.
+    """
+    _at_my_counter(staff, ticket, TicketStatus.CALLED, TicketStatus.SERVING)
+    if (service is None) == (counter is None):
+        raise NotAllowed()
+    if service is not None and service.office_id != ticket.office_id:
+        raise NotAllowed()
+    if counter is not None and counter.office_id != ticket.office_id:
+        raise NotAllowed()
+    ticket.status = TicketStatus.TRANSFERRED
+    ticket.transferred_at = now
+    ticket.counter_id = None
+    if service is not None:
+        ticket.service_id = service.id
+        session.flush()
+        session.refresh(ticket, ["service"])
+    ticket.target_counter_id = counter.id if counter is not None else None
+    _log(
+        session,
+        staff,
+        ticket,
+        "transfer",
+        now,
+        service=service.key if service else None,
+        counter=counter.name if counter else None,
+    )
+    return ticket
+
+
+def set_urgent(session: Session, staff: StaffUser, ticket: Ticket, now: datetime) -> Ticket:
+    if ticket.office_id != staff.office_id or ticket.status not in IN_LINE:
+        raise NotAllowed()
+    ticket.urgent = True
+    _log(session, staff, ticket, "urgent", now)
+    return ticket

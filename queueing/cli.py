@@ -1,0 +1,131 @@
+"""Command-line tasks for the floor: staff accounts and kiosk/display devices."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import select
+
+from booking.codes import hash_token, new_token
+from booking.database import db
+from booking.importer import DEMO_FILE
+from booking.models import Office
+
+from .access import hash_password, new_device
+from .models import Device, DeviceKind, StaffUser
+
+staff_cli = AppGroup("staff", help="Staff accounts.")
+devices_cli = AppGroup("devices", help="Kiosks and lobby displays.")
+
+
+def office_by_slug(slug: str) -> Office:
+    office = db.session.scalar(select(Office).where(Office.slug == slug))
+    if office is None:
+        raise click.ClickException(f"no office {slug!r}")
+    return office
+
+
+def upsert_staff(office: Office, username: str, name: str, password: str) -> StaffUser:
+    user = db.session.scalar(select(StaffUser).where(StaffUser.username == username))
+    if user is None:
+        user = StaffUser(username=username, office_id=office.id, active=True)
+        db.session.add(user)
+    user.name, user.office_id, user.active = name, office.id, True
+    user.password_hash = hash_password(password)
+    return user
+
+
+@staff_cli.command("create")
+@click.argument("username")
+@click.option("--office", "slug", required=True, help="Slug of the office the clerk works at.")
+@click.option("--name", required=True, help="The clerk's full name.")
+@click.password_option()
+def create_staff(username: str, slug: str, name: str, password: str) -> None:
+    """Create a clerk account (or reset its password)."""
+    upsert_staff(office_by_slug(slug), username, name, password)
+    db.session.commit()
+    click.echo(f"{username}: can log in at /counter/login")
+
+
+def device_link(token: str) -> str:
+    return f"{current_app.config['PUBLIC_URL'].rstrip('/')}/device/{token}"
+
+
+def replace_device(office: Office, kind: DeviceKind, name: str) -> str:
+    """A fresh sign-in link for the device called ``name`` (the old link stops working)."""
+    old = db.session.scalar(
+        select(Device).where(
+            Device.office_id == office.id, Device.kind == kind, Device.name == name
+        )
+    )
+    if old is None:
+        _device, token = new_device(office.id, kind, name)
+    else:
+        token = new_token()
+        old.token_hash = hash_token(token)
+    return device_link(token)
+
+
+@devices_cli.command("create")
+@click.option("--office", "slug", required=True)
+@click.option("--kind", type=click.Choice([k.value for k in DeviceKind]), required=True)
+@click.option("--name", required=True)
+def create_device(slug: str, kind: str, name: str) -> None:
+    """Print a one-time sign-in link for a kiosk or a display; open it on the device."""
+    link = replace_device(office_by_slug(slug), DeviceKind(kind), name)
+    db.session.commit()
+    click.echo(link)
+
+
+# Demo clerks: (office slug, user name, full name). Password "demo" for all.
+DEMO_STAFF = [
+    ("plzen-kontaktni-misto", "plzen1", "Jana Dvořáková"),
+    ("plzen-kontaktni-misto", "plzen2", "Petr Svoboda"),
+    ("bytom-zielna", "zielna1", "Anna Nowak"),
+    ("bytom-zielna", "zielna2", "Piotr Wójcik"),
+    ("bytom-zielna", "zielna3", "Katarzyna Lewandowska"),
+    ("bytom-armii-krajowej", "ak1", "Tomasz Kamiński"),
+    ("koszalin-zbm", "koszalin1", "Ewa Zielińska"),
+]
+DEMO_PASSWORD = "demo"
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Load the demo offices, clerks and devices, and print where to look."""
+    from booking.cli import import_file
+
+    offices = import_file(DEMO_FILE)
+    for slug, username, name in DEMO_STAFF:
+        upsert_staff(office_by_slug(slug), username, name, DEMO_PASSWORD)
+    links = {
+        office.slug: (
+            replace_device(office, DeviceKind.KIOSK, "Kiosk 1"),
+            replace_device(office, DeviceKind.DISPLAY, "Lobby display"),
+        )
+        for office in offices
+    }
+    db.session.commit()
+    base = current_app.config["PUBLIC_URL"].rstrip("/")
+    click.echo(f"\nBooking pages:  {base}/")
+    for office in offices:
+        kiosk, display = links[office.slug]
+        clerks = ", ".join(u for s, u, _n in DEMO_STAFF if s == office.slug)
+        click.echo(f"\n{office.name}")
+        click.echo(f"  booking:  {base}/o/{office.slug}?lang={office.language}")
+        click.echo(f"  kiosk:    {kiosk}")
+        click.echo(f"  display:  {display}")
+        click.echo(f"  counter:  {base}/counter/  (log in as {clerks}; password {DEMO_PASSWORD})")
+    click.echo(f"\nAPI:            {base}/api/v1/openapi.json")
+    if not current_app.config["MAIL_SERVER"]:
+        click.echo(f"Mail outbox:    {current_app.config['MAIL_OUTBOX']} (one .eml per message)")
+    click.echo("Device links sign a browser in as that kiosk or display; open each in its own")
+    click.echo("browser profile (or a private window), apart from the clerk's.")
+
+
+def register_cli(app) -> None:
+    app.cli.add_command(staff_cli)
+    app.cli.add_command(devices_cli)
+    app.cli.add_command(demo_command)

@@ -1,0 +1,281 @@
+"""Counter pages: a clerk logs in, takes a seat at a counter and works the line.
+
+Every action is a POST with a CSRF token. Sent with ``Accept: application/json``
+(and the token in an X-CSRFToken header) it answers JSON: the counter's HTTP API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from booking.database import db, utcnow
+from booking.models import Counter, Service
+
+from . import calling
+from .access import authenticate, staff_required
+from .errors import FloorError
+from .kiosk import floor_message
+from .models import StaffUser, Ticket, TicketStatus
+from .state import call_payload, line, today
+
+bp = Blueprint("counter", __name__, url_prefix="/counter")
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("User name"), validators=[DataRequired(), Length(max=80)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+
+
+class ActionForm(FlaskForm):
+    """Only the CSRF token."""
+
+
+def wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+def staff() -> StaffUser:
+    return current_user  # type: ignore[return-value]
+
+
+def safe_next(target: str | None) -> str:
+    # Only paths on this site: an open redirect would help phishing.
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for(".home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        user = authenticate(form.username.data, form.password.data)
+        if user is not None:
+            from flask import session
+
+            session.pop("device_id", None)
+            login_user(user)
+            return redirect(safe_next(request.args.get("next")))
+        flash(_l("Wrong user name or password."), "error")
+        status = 401
+    elif request.method == "POST":
+        status = 400
+    return render_template("queueing/login.html", form=form), status
+
+
+@bp.post("/logout")
+@staff_required
+def logout() -> Any:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    staff().counter_id = None
+    db.session.commit()
+    logout_user()
+    return redirect(url_for(".login"))
+
+
+@bp.get("/")
+@staff_required
+def home() -> Any:
+    user = staff()
+    office = user.office
+    now = utcnow()
+    counter = user.counter
+    current = calling.current_ticket(db.session, counter) if counter else None
+    waiting = line(db.session, office, now)
+    parked = db.session.scalars(
+        select(Ticket).where(
+            Ticket.office_id == office.id,
+            Ticket.status == TicketStatus.PARKED,
+            Ticket.day == today(office, now),
+        )
+    ).all()
+    return render_template(
+        "queueing/counter.html",
+        user=user,
+        office=office,
+        counter=counter,
+        current=current,
+        waiting=waiting,
+        parked=parked,
+        counters=office.counters,
+        services=office.services,
+        form=ActionForm(),
+    )
+
+
+@bp.get("/line.json")
+@staff_required
+def line_json() -> Any:
+    user = staff()
+    tickets = line(db.session, user.office, utcnow())
+    current = calling.current_ticket(db.session, user.counter) if user.counter else None
+    return jsonify(
+        {
+            "current": call_payload(current) | {"status": current.status.value}
+            if current
+            else None,
+            "waiting": [
+                {
+                    "id": t.id,
+                    "ticket": t.label,
+                    "service": t.service.name(user.office.language),
+                    "kind": t.kind.value,
+                    "urgent": t.urgent,
+                    "status": t.status.value,
+                }
+                for t in tickets
+            ],
+        }
+    )
+
+
+@bp.post("/seat")
+@staff_required
+def seat() -> Any:
+    user = staff()
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    raw = request.form.get("counter_id", "")
+    counter = db.session.get(Counter, int(raw)) if raw.isdigit() else None
+    if counter is None or counter.office_id != user.office_id:
+        abort(400)
+    user.counter_id = counter.id
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return respond(_l("Another clerk is signed in at this counter."), 409)
+    return redirect(url_for(".home"))
+
+
+def respond(message: object, status: int, ticket: Ticket | None = None) -> Any:
+    if wants_json():
+        body: dict[str, Any] = {"message": str(message)}
+        if ticket is not None:
+            body["ticket"] = call_payload(ticket) | {"status": ticket.status.value}
+        return jsonify(body), status
+    flash(str(message), "error" if status >= 400 else "success")
+    return redirect(url_for(".home"))
+
+
+def run(action: Any, ticket: Ticket | None, **kwargs: Any) -> Any:
+    user = staff()
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        args = (ticket,) if ticket is not None else ()
+        result = action(db.session, user, *args, utcnow(), **kwargs)
+        db.session.commit()
+    except FloorError as exc:
+        db.session.rollback()
+        if wants_json():
+            return jsonify(
+                {"error": exc.error, "message": floor_message(exc, user.office)}
+            ), exc.status
+        return respond(floor_message(exc, user.office), exc.status)
+    if result is None:
+        return respond(_l("Nobody is waiting for this counter."), 200)
+    done = DONE_MESSAGES.get(action.__name__, _l("Saved."))
+    return respond(str(done) % {"ticket": result.label}, 200, result)
+
+
+DONE_MESSAGES = {
+    "call_next": _l("%(ticket)s called."),
+    "call_ticket": _l("%(ticket)s called."),
+    "recall": _l("%(ticket)s called again."),
+    "start_serving": _l("Serving %(ticket)s."),
+    "finish": _l("%(ticket)s finished."),
+    "no_show": _l("%(ticket)s marked as not present."),
+    "park": _l("%(ticket)s parked."),
+    "transfer": _l("%(ticket)s transferred."),
+    "set_urgent": _l("%(ticket)s marked as urgent."),
+}
+
+
+def get_ticket(ticket_id: int) -> Ticket:
+    ticket = db.session.get(Ticket, ticket_id)
+    if ticket is None or ticket.office_id != staff().office_id:
+        abort(404)
+    return ticket
+
+
+@bp.post("/call-next")
+@staff_required
+def call_next() -> Any:
+    return run(calling.call_next, None)
+
+
+ACTIONS = {
+    "call": calling.call_ticket,
+    "recall": calling.recall,
+    "serve": calling.start_serving,
+    "finish": calling.finish,
+    "no-show": calling.no_show,
+    "park": calling.park,
+    "urgent": calling.set_urgent,
+}
+
+
+@bp.post("/tickets/<int:ticket_id>/<action>")
+@staff_required
+def ticket_action(ticket_id: int, action: str) -> Any:
+    if action not in ACTIONS:
+        abort(404)
+    return run(ACTIONS[action], get_ticket(ticket_id))
+
+
+@bp.post("/tickets/<int:ticket_id>/transfer")
+@staff_required
+def transfer(ticket_id: int) -> Any:
+    user = staff()
+    service = counter = None
+    target = request.form.get("to", "")
+    kind, _, raw = target.partition(":")
+    if kind == "service" and raw.isdigit():
+        service = db.session.get(Service, int(raw))
+    elif kind == "counter" and raw.isdigit():
+        counter = db.session.get(Counter, int(raw))
+    if service is None and counter is None:
+        abort(400)
+    if (service or counter).office_id != user.office_id:
+        abort(400)
+    return run(calling.transfer, get_ticket(ticket_id), service=service, counter=counter)
+
+
+@bp.get("/stream")
+@staff_required
+def stream() -> Any:
+    """The clerk's live feed: the same floor events the lobby display gets."""
+    from flask import Response, current_app
+
+    from .display import last_event_id, stream_events
+
+    office_id = staff().office_id
+    db.session.remove()
+    response = Response(
+        stream_events(current_app._get_current_object(), office_id, last_event_id()),
+        mimetype="text/event-stream",
+    )
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"
+    return response

@@ -1,0 +1,176 @@
+"""The lobby display: a full-screen page fed by Server-Sent Events, with a polling fallback."""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    has_request_context,
+    jsonify,
+    render_template,
+    request,
+)
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from booking.database import db, utcnow
+from booking.models import Office
+
+from .access import device_required
+from .events import events_after, latest_id
+from .models import DeviceKind
+from .state import display_state
+
+bp = Blueprint("display", __name__, url_prefix="/display")
+
+HEARTBEAT_SECONDS = 15.0
+POLL_SECONDS = 1.0  # the longest a stream sleeps when no broker wakes it
+
+
+def sse(data: dict[str, Any], event: str | None = None, event_id: int | None = None) -> str:
+    lines = []
+    if event_id is not None:
+        lines.append(f"id: {event_id}")
+    if event:
+        lines.append(f"event: {event}")
+    lines.append("data: " + json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+    return "\n".join(lines) + "\n\n"
+
+
+def client_socket() -> socket.socket | None:
+    """The request's TCP connection, where the server tells it (gunicorn, werkzeug)."""
+    environ = request.environ
+    sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
+    # A TLS socket cannot be peeked at; such a stream ends at its next failed write.
+    if isinstance(sock, socket.socket) and not isinstance(sock, ssl.SSLSocket):
+        return sock
+    return None
+
+
+def client_gone(sock: socket.socket | None) -> bool:
+    """True once the client has closed its end of the connection.
+
+    An EventSource sends nothing after its request, so end-of-file on a peek
+    means nobody is listening any more. Otherwise a dead stream would only be
+    noticed when a write fails, at the next event or heartbeat, and would hold
+    its worker thread until then; a display that reconnects often (flaky Wi-Fi,
+    its watchdog) would pile such threads up.
+    """
+    if sock is None:
+        return False
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except (BlockingIOError, InterruptedError):
+        return False  # connected, nothing to read: the normal case
+    except OSError:
+        return True  # reset, or closed under us
+
+
+def stream_events(app: Any, office_id: int, last_id: int | None) -> Iterator[str]:
+    """The display's stream (also the clerk's live feed); call it in the request.
+
+    It notes the request's connection, to stop as soon as the client hangs up.
+    """
+    client = client_socket() if has_request_context() else None
+    return _stream(app, office_id, last_id, client)
+
+
+def _stream(
+    app: Any, office_id: int, last_id: int | None, client: socket.socket | None
+) -> Iterator[str]:
+    """The events; each read uses its own short session.
+
+    No session or transaction is held between reads: a stream lasts hours, and on
+    SQLite an open transaction would hold the write lock for all that time.
+    """
+    broker = app.extensions["queue_broker"]
+    yield "retry: 2000\n\n"
+    with app.app_context(), Session(db.engine) as session:
+        # The id first: an event committed while the state is read is then both in
+        # the state and sent after it (the page dedupes by ticket), never in neither.
+        newest = latest_id(session, office_id)
+        office = session.get(Office, office_id)
+        state = display_state(session, office, utcnow())
+    # A first event at once: proxies flush, and the screen is right before anything happens.
+    # Events replayed below with ids up to last_event_id are already part of this state.
+    yield sse(state | {"last_event_id": newest}, "state")
+    if last_id is None or last_id > newest:
+        # An id from the future (a restored database, another installation) would
+        # silence the display until the log caught up with it.
+        last_id = newest
+    quiet_since = time.monotonic()
+    while True:
+        announced = broker.latest(office_id)  # before the read: see Broker.wait
+        with app.app_context(), Session(db.engine) as session:
+            rows = [
+                (row.id, row.kind, row.payload) for row in events_after(session, office_id, last_id)
+            ]
+        for event_id, kind, payload in rows:
+            yield sse(payload, kind, event_id)
+            last_id = event_id
+        if rows:
+            quiet_since = time.monotonic()
+            continue
+        broker.wait(office_id, max(last_id, announced), POLL_SECONDS)
+        if client_gone(client):
+            return
+        if time.monotonic() - quiet_since >= HEARTBEAT_SECONDS:
+            # A named event, not a comment: the page's watchdog sees it and knows the
+            # stream is alive (a silent, stale display is the classic failure).
+            yield sse({}, "ping")
+            quiet_since = time.monotonic()
+
+
+def last_event_id() -> int | None:
+    """The id a reconnecting display had; anything but a plain number is ignored."""
+    raw = (request.headers.get("Last-Event-ID") or request.args.get("last_event_id") or "").strip()
+    # ASCII digits only ("²".isdigit() is true), and no more than a bigint holds.
+    if raw.isascii() and raw.isdigit() and len(raw) <= 18:
+        return int(raw)
+    return None
+
+
+@bp.get("/")
+@device_required(DeviceKind.DISPLAY)
+def page() -> str:
+    office = g.device.office
+    with force_locale(office.language):
+        # Announcements speak the office's language, whatever the browser's is.
+        announce = _("Ticket %(ticket)s, %(counter)s", ticket="{ticket}", counter="{counter}")
+    return render_template("queueing/display.html", office=office, announce=announce)
+
+
+@bp.get("/stream")
+@device_required(DeviceKind.DISPLAY)
+def stream() -> Response:
+    office_id = g.device.office_id
+    db.session.remove()  # nothing of the request's session outlives the first byte
+    response = Response(
+        stream_events(current_app._get_current_object(), office_id, last_event_id()),
+        mimetype="text/event-stream",
+    )
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"
+    return response
+
+
+@bp.get("/state.json")
+@device_required(DeviceKind.DISPLAY)
+def state() -> Response:
+    office = g.device.office
+    newest = latest_id(db.session, office.id)  # first, as in stream_events
+    body = display_state(db.session, office, utcnow())
+    body["last_event_id"] = newest
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,25 @@
+"""Binds the office floor to the app: login, pages, the event broker, commands."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from booking.database import db
+from booking.extensions import csrf
+
+from . import counter, display, kiosk, signin
+from .access import login_manager
+from .cli import register_cli
+from .events import Broker, RedisBroker, attach
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    broker = RedisBroker(app.config["REDIS_URL"]) if app.config.get("REDIS_URL") else Broker()
+    app.extensions["queue_broker"] = broker
+    with app.app_context():
+        attach(db.engine, broker)
+    for blueprint in (kiosk.bp, kiosk.status_bp, counter.bp, display.bp, signin.bp):
+        app.register_blueprint(blueprint)
+    csrf.exempt(signin.bp)  # a GET link; nothing to protect
+    register_cli(app)

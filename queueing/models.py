@@ -1,0 +1,174 @@
+"""Tickets, their numbering, staff and devices, the event log and the audit log."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from booking.database import UTCDateTime, db, utcnow
+from booking.models import Booking, Counter, Office, Service
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+class TicketStatus(enum.StrEnum):
+    WAITING = "waiting"
+    CALLED = "called"
+    SERVING = "serving"
+    DONE = "done"
+    NO_SHOW = "no_show"
+    PARKED = "parked"
+    TRANSFERRED = "transferred"
+    CANCELLED = "cancelled"
+
+
+# A counter holds at most one ticket in these states (a partial unique index).
+AT_COUNTER = (TicketStatus.CALLED, TicketStatus.SERVING)
+# In line for a counter: new, or sent on by a clerk to another service or counter.
+IN_LINE = (TicketStatus.WAITING, TicketStatus.TRANSFERRED)
+
+
+class TicketKind(enum.StrEnum):
+    APPOINTMENT = "appointment"
+    WALK_IN = "walk_in"
+
+
+class TicketSequence(db.Model):
+    """The last number handed out per office, day and prefix; bumped in one statement."""
+
+    office_id: Mapped[int] = mapped_column(
+        ForeignKey("office.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(1), primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer)
+
+
+class Ticket(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("booking.id"), unique=True)
+    day: Mapped[date] = mapped_column(Date)
+    prefix: Mapped[str] = mapped_column(String(1))
+    number: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[TicketKind] = mapped_column(_enum(TicketKind))
+    status: Mapped[TicketStatus] = mapped_column(_enum(TicketStatus), default=TicketStatus.WAITING)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Where the ticket sits in line: arrival, or the slot start of an on-time appointment.
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counter.id"))
+    target_counter_id: Mapped[int | None] = mapped_column(ForeignKey("counter.id"))
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    called_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    serving_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    parked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    transferred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_reason: Mapped[str | None] = mapped_column(String(200))
+
+    office: Mapped[Office] = relationship()
+    service: Mapped[Service] = relationship()
+    booking: Mapped[Booking | None] = relationship()
+    counter: Mapped[Counter | None] = relationship(foreign_keys=[counter_id])
+    target_counter: Mapped[Counter | None] = relationship(foreign_keys=[target_counter_id])
+
+    __table_args__ = (
+        UniqueConstraint("office_id", "day", "prefix", "number", name="uq_ticket_number"),
+        Index(
+            "uq_ticket_counter_busy",
+            "counter_id",
+            unique=True,
+            sqlite_where=db.text("status IN ('called', 'serving')"),
+            postgresql_where=db.text("status IN ('called', 'serving')"),
+        ),
+        Index("ix_ticket_office_day_status", "office_id", "day", "status"),
+    )
+
+    @property
+    def label(self) -> str:
+        """A023: what the kiosk prints and the display shows."""
+        return f"{self.prefix}{self.number:03d}"
+
+
+class StaffUser(UserMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The counter the clerk sits at; unique, so two clerks never share one.
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counter.id"), unique=True)
+
+    office: Mapped[Office] = relationship()
+    counter: Mapped[Counter | None] = relationship()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: a disabled account cannot log in
+        return self.active
+
+    def get_id(self) -> str:
+        return f"staff:{self.id}"
+
+
+class DeviceKind(enum.StrEnum):
+    KIOSK = "kiosk"
+    DISPLAY = "display"
+
+
+class Device(db.Model):
+    """A kiosk or lobby screen, signed in to one office by a secret link."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id", ondelete="CASCADE"))
+    kind: Mapped[DeviceKind] = mapped_column(_enum(DeviceKind))
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    office: Mapped[Office] = relationship()
+
+
+class QueueEvent(db.Model):
+    """What happened on the floor, in order: the lobby display's stream and its replay."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_queue_event_office_id", "office_id", "id"),)
+
+
+class AuditEntry(db.Model):
+    """Who did what to which ticket, and when."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id", ondelete="CASCADE"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"))
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counter.id"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
+    action: Mapped[str] = mapped_column(String(30))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

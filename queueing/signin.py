@@ -1,0 +1,26 @@
+"""Signing a kiosk or a lobby display in to its office by its secret link."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, redirect, url_for
+
+from booking.database import db
+
+from .access import sign_in_device
+from .models import DeviceKind
+
+bp = Blueprint("devices", __name__)
+
+
+@bp.get("/device/<token>")
+def sign_in(token: str) -> Any:
+    if len(token) > 64:
+        abort(404)
+    device = sign_in_device(token)
+    if device is None:
+        abort(404)
+    db.session.commit()
+    target = "kiosk.home" if device.kind == DeviceKind.KIOSK else "display.page"
+    return redirect(url_for(target))
