@@ -29,7 +29,8 @@ CODES = {
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/")
+    """The API, and any client that asks for JSON (the counter's HTTP API)."""
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
 def json_error(status: int, error: str, message: object, **extra: object):

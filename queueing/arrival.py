@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from booking.availability import schedule_for
 from booking.codes import normalize_code
-from booking.models import Booking, Office, Service
+from booking.models import Booking, BookingStatus, Office, Service
 from booking.slots import opening_intervals
 from booking.tickets import ForgedTicket, verify_ticket
 
@@ -23,9 +24,10 @@ from .errors import (
     TicketNotValid,
     TooEarly,
     TooLate,
+    UnknownCode,
     WrongOffice,
 )
-from .models import AuditEntry, Ticket, TicketKind
+from .models import IN_LINE, AuditEntry, Ticket, TicketKind, TicketStatus
 from .numbering import next_number
 from .state import ticket_event
 
@@ -65,7 +67,8 @@ def find_booking(session: Session, office: Office, scanned: str, secret: str) ->
         code = normalize_code(text)[:16]
     booking = session.scalar(select(Booking).where(Booking.code == code))
     if booking is None:
-        raise TicketNotValid()
+        # A signed code that no longer exists is as good as forged; a typed one is a typo.
+        raise TicketNotValid() if code != normalize_code(text)[:16] else UnknownCode()
     if booking.office_id != office.id:
         raise WrongOffice()
     return booking
@@ -153,3 +156,20 @@ def walk_in(
     return _issue(
         session, office, service, TicketKind.WALK_IN, now, queued_at=now, device_id=device_id
     )
+
+
+@sa_event.listens_for(Booking.status, "set")
+def _close_ticket_of_cancelled_booking(
+    booking: Booking, value: BookingStatus, _old: object, _initiator: object
+) -> None:
+    """A booking cancelled online after an early check-in leaves no ticket in line."""
+    session = object_session(booking)
+    if value != BookingStatus.CANCELLED or session is None or booking.id is None:
+        return
+    with session.no_autoflush:
+        ticket = session.scalar(
+            select(Ticket).where(Ticket.booking_id == booking.id, Ticket.status.in_(IN_LINE))
+        )
+    if ticket is not None:
+        ticket.status = TicketStatus.CANCELLED
+        ticket.closed_reason = "booking cancelled"

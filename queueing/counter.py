@@ -31,7 +31,7 @@ from booking.models import Counter, Service
 
 from . import calling
 from .access import authenticate, staff_required
-from .errors import FloorError
+from .errors import CounterBusy, FloorError
 from .kiosk import floor_message
 from .models import StaffUser, Ticket, TicketStatus
 from .state import call_payload, line, today
@@ -87,6 +87,8 @@ def login() -> Any:
 def logout() -> Any:
     if not ActionForm().validate_on_submit():
         abort(400)
+    if leaving_ticket_behind():
+        return respond(CounterBusy.message, 409)
     staff().counter_id = None
     db.session.commit()
     logout_user()
@@ -159,6 +161,8 @@ def seat() -> Any:
     counter = db.session.get(Counter, int(raw)) if raw.isdigit() else None
     if counter is None or counter.office_id != user.office_id:
         abort(400)
+    if counter.id != user.counter_id and leaving_ticket_behind():
+        return respond(CounterBusy.message, 409)
     user.counter_id = counter.id
     try:
         db.session.commit()
@@ -166,6 +170,12 @@ def seat() -> Any:
         db.session.rollback()
         return respond(_l("Another clerk is signed in at this counter."), 409)
     return redirect(url_for(".home"))
+
+
+def leaving_ticket_behind() -> bool:
+    """True if the clerk's counter still holds a called or served ticket."""
+    counter = staff().counter
+    return counter is not None and calling.current_ticket(db.session, counter) is not None
 
 
 def respond(message: object, status: int, ticket: Ticket | None = None) -> Any:

@@ -144,10 +144,11 @@ def last_event_id() -> int | None:
 @device_required(DeviceKind.DISPLAY)
 def page() -> str:
     office = g.device.office
+    # The screen and its announcements speak the office's language, whatever the
+    # language of the browser the display happens to run in.
     with force_locale(office.language):
-        # Announcements speak the office's language, whatever the browser's is.
         announce = _("Ticket %(ticket)s, %(counter)s", ticket="{ticket}", counter="{counter}")
-    return render_template("queueing/display.html", office=office, announce=announce)
+        return render_template("queueing/display.html", office=office, announce=announce)
 
 
 @bp.get("/stream")

@@ -26,6 +26,12 @@ class TicketNotValid(FloorError):
     status = 400
 
 
+class UnknownCode(FloorError):
+    error = "unknown_code"
+    message = _l("No booking has this code. Please check it, or ask at the information desk.")
+    status = 404
+
+
 class WrongOffice(FloorError):
     error = "wrong_office"
     message = _l("This booking is for another office. Please check the address in your booking.")

@@ -407,7 +407,7 @@ def test_forged_or_altered_payloads_are_refused(app: Flask, appointment: dict[st
             assert response.status_code == 400, payload
             message = error_of(response)
             assert "not a valid ticket" in message and "booking code" in message
-        assert check_in(kiosk, "ZZZZ-ZZZZ").status_code == 400  # no such booking
+        assert check_in(kiosk, "ZZZZ-ZZZZ").status_code == 404  # typed, no such booking
     with app.app_context():
         assert db.session.scalars(select(Ticket)).all() == []
 
@@ -1224,3 +1224,53 @@ def test_the_clerk_line_lists_tickets_in_calling_order(app: Flask, clock: Any) -
     assert [w["id"] for w in waiting] == [ids[2], ids[0], ids[1]]
     assert [w["ticket"] for w in waiting] == ["R002", "R001", "Z001"]
     assert waiting[0]["urgent"] is True
+
+
+# ---------------------------------------------------------------- loose ends
+
+
+def test_cancelling_a_checked_in_booking_takes_its_ticket_out_of_line(
+    app: Flask, appointment: dict[str, Any]
+) -> None:
+    with time_machine.travel(utc("2026-11-25", "09:35"), tick=False):
+        kiosk = signed_in_device(app)
+        ticket_id = ticket_id_of(check_in(kiosk, appointment["code"]))
+        cancelled = app.test_client().post(
+            f"/api/v1/bookings/{appointment['code']}/cancel",
+            headers={"X-Booking-Token": appointment["token"]},
+        )
+        assert cancelled.status_code == 200
+    assert ticket(app, ticket_id).status == TicketStatus.CANCELLED
+
+
+def test_a_mistyped_code_is_told_apart_from_a_forged_qr(app: Flask, clock: Any) -> None:
+    kiosk = signed_in_device(app)
+    response = check_in(kiosk, "KKKK-KKKK")
+    assert response.status_code == 404
+    assert "No booking has this code" in error_of(response)
+
+
+def test_a_clerk_cannot_leave_the_counter_holding_a_ticket(app: Flask, clock: Any) -> None:
+    kiosk = signed_in_device(app)
+    walk_in(kiosk)
+    clerk = Clerk(app, "leaver", "Stanowisko 1")
+    ok(clerk.call_next())
+    assert clerk.seat("Stanowisko 2").status_code == 409
+    assert clerk.post("/counter/logout").status_code == 409
+    with app.app_context():
+        assert db.session.get(StaffUser, clerk.id).counter is not None
+
+
+def test_counter_api_errors_are_json(app: Flask, clock: Any) -> None:
+    clerk = Clerk(app, "jsonclerk", "Stanowisko 1")
+    missing = clerk.act(999999, "finish")
+    assert missing.status_code == 404 and missing.get_json()["error"] == "not_found"
+    no_token = clerk.client.post("/counter/call-next", headers={"Accept": "application/json"})
+    assert no_token.status_code == 400 and no_token.get_json()["error"] == "csrf"
+
+
+def test_the_display_speaks_the_offices_language_in_any_browser(app: Flask) -> None:
+    display = signed_in_device(app, DeviceKind.DISPLAY, name="Screen", office=KOSZALIN)
+    page = display.get("/display/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<html lang="pl">' in page
+    assert 'data-announce="Numer {ticket}, {counter}"' in page
