@@ -31,10 +31,11 @@ from booking.models import Counter, Service
 
 from . import calling
 from .access import authenticate, staff_required
+from .dispatch import eligible
 from .errors import CounterBusy, FloorError
 from .kiosk import floor_message
 from .models import StaffUser, Ticket, TicketStatus
-from .state import call_payload, line, today
+from .state import as_waiting, call_payload, line, today
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
 
@@ -104,6 +105,9 @@ def home() -> Any:
     counter = user.counter
     current = calling.current_ticket(db.session, counter) if counter else None
     waiting = line(db.session, office, now)
+    if counter is not None:  # only what this counter serves, and what was sent to it
+        services = {s.id for s in counter.services}
+        waiting = [t for t in waiting if eligible(as_waiting(t), counter.id, services)]
     parked = db.session.scalars(
         select(Ticket).where(
             Ticket.office_id == office.id,

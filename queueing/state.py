@@ -113,17 +113,29 @@ def place_in_line(session: Session, ticket: Ticket, now: datetime) -> dict[str, 
 
 
 def waiting_counts(session: Session, office: Office, now: datetime) -> list[dict[str, Any]]:
+    """Per service: how many wait, and about how long a newcomer would wait now."""
     tickets = line(session, office, now)
-    return [
-        {
-            "service": service.key,
-            "names": service.names,
-            "prefix": service.prefix,
-            "waiting": sum(1 for t in tickets if t.service_id == service.id),
-        }
-        for service in office.services
-        if service.walk_in or service.bookable_online
-    ]
+    counters = open_counters(session, office)
+    result = []
+    for service in office.services:
+        if not (service.walk_in or service.bookable_online):
+            continue
+        waiting = sum(1 for t in tickets if t.service_id == service.id)
+        handling = handling_time(
+            recent_handling(session, service), timedelta(minutes=service.duration_minutes)
+        )
+        serving = sum(1 for c in counters if service in c.services)
+        wait = estimated_wait(waiting, handling, serving, now)
+        result.append(
+            {
+                "service": service.key,
+                "names": service.names,
+                "prefix": service.prefix,
+                "waiting": waiting,
+                "wait_minutes": None if wait is None else round(wait.total_seconds() / 60),
+            }
+        )
+    return result
 
 
 def call_payload(ticket: Ticket) -> dict[str, Any]:

@@ -1274,3 +1274,27 @@ def test_the_display_speaks_the_offices_language_in_any_browser(app: Flask) -> N
     page = display.get("/display/", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert '<html lang="pl">' in page
     assert 'data-announce="Numer {ticket}, {counter}"' in page
+
+
+def test_the_display_state_has_an_estimate_per_service(app: Flask, clock: Any) -> None:
+    kiosk = signed_in_device(app)
+    for _ in range(3):
+        walk_in(kiosk, "raty")
+    Clerk(app, "estimator", "Stanowisko 1")
+    display = signed_in_device(app, DeviceKind.DISPLAY, name="Screen")
+    lines = {
+        line["service"]: line for line in display.get("/display/state.json").get_json()["waiting"]
+    }
+    assert lines["raty"]["waiting"] == 3
+    # Three ahead, one open counter, 30 planned minutes each.
+    assert lines["raty"]["wait_minutes"] == 90
+    assert lines["zamiana"]["waiting"] == 0
+
+
+def test_a_clerk_sees_only_what_their_counter_can_take(app: Flask, clock: Any) -> None:
+    kiosk = signed_in_device(app)
+    raty = label(app, walk_in(kiosk, "raty"))
+    zamiana = label(app, walk_in(kiosk, "zamiana"))
+    only_exchanges = Clerk(app, "exchanges", "Stanowisko 3")  # serves "zamiana" only
+    page = only_exchanges.client.get("/counter/").get_data(as_text=True)
+    assert f'data-ticket="{zamiana}"' in page and f'data-ticket="{raty}"' not in page

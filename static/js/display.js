@@ -8,6 +8,7 @@
   var connection = document.getElementById("connection");
   var lang = root.dataset.lang;
   var announceTemplate = root.dataset.announce;
+  var waitTemplate = root.dataset.wait;
   var calls = [];          // newest first
   var stateId = 0;         // events up to this id are already in the last state
   var lastSeen = Date.now();
@@ -43,6 +44,9 @@
       var name = line.names[document.documentElement.lang] || line.names[lang] || line.names.en || line.service;
       li.append(text("span", "prefix", line.prefix), text("span", "", " " + name + " "),
         text("strong", "count", String(line.waiting)));
+      if (line.waiting && line.wait_minutes !== null && line.wait_minutes !== undefined) {
+        li.append(text("span", "estimate", waitTemplate.replace("{minutes}", line.wait_minutes)));
+      }
       waitingList.append(li);
     });
   }
