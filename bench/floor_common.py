@@ -216,7 +216,7 @@ def gunicorn(
     log = RESULTS / log_name
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
-        "--no-control-socket",
+        *no_control_socket(),
         "-k",
         "gthread",
         "--threads",
@@ -254,6 +254,14 @@ def gunicorn(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(10)
+
+
+def no_control_socket() -> list[str]:
+    """gunicorn >= 25 makes ~/.gunicorn/ for its control socket unless told not to."""
+    from gunicorn.config import KNOWN_SETTINGS
+
+    known = any("--no-control-socket" in (s.cli or []) for s in KNOWN_SETTINGS)
+    return ["--no-control-socket"] if known else []
 
 
 def worker_pids(master: int) -> set[int]:

@@ -26,12 +26,18 @@ login_manager = LoginManager()
 login_manager.login_view = "counter.login"
 
 
+def row_id(text: str) -> int | None:
+    """A database id from a form or cookie: ASCII digits within the INTEGER range, else None."""
+    if text.isascii() and text.isdigit() and len(text) <= 9:
+        return int(text)
+    return None
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> StaffUser | None:
     kind, _, raw = user_id.partition(":")
-    if kind != "staff" or not raw.isdigit():
-        return None
-    return db.session.get(StaffUser, int(raw))
+    staff_id = row_id(raw) if kind == "staff" else None
+    return db.session.get(StaffUser, staff_id) if staff_id else None
 
 
 def hash_password(password: str) -> str:

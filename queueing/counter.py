@@ -30,7 +30,7 @@ from booking.database import db, utcnow
 from booking.models import Counter, Service
 
 from . import calling
-from .access import authenticate, staff_required
+from .access import authenticate, row_id, staff_required
 from .dispatch import eligible
 from .errors import CounterBusy, FloorError
 from .kiosk import floor_message
@@ -162,7 +162,7 @@ def seat() -> Any:
     if not ActionForm().validate_on_submit():
         abort(400)
     raw = request.form.get("counter_id", "")
-    counter = db.session.get(Counter, int(raw)) if raw.isdigit() else None
+    counter = db.session.get(Counter, row_id(raw)) if row_id(raw) else None
     if counter is None or counter.office_id != user.office_id:
         abort(400)
     if counter.id != user.counter_id and leaving_ticket_behind():
@@ -250,7 +250,7 @@ ACTIONS = {
 }
 
 
-@bp.post("/tickets/<int:ticket_id>/<action>")
+@bp.post("/tickets/<int(max=2147483647):ticket_id>/<action>")
 @staff_required
 def ticket_action(ticket_id: int, action: str) -> Any:
     if action not in ACTIONS:
@@ -258,17 +258,17 @@ def ticket_action(ticket_id: int, action: str) -> Any:
     return run(ACTIONS[action], get_ticket(ticket_id))
 
 
-@bp.post("/tickets/<int:ticket_id>/transfer")
+@bp.post("/tickets/<int(max=2147483647):ticket_id>/transfer")
 @staff_required
 def transfer(ticket_id: int) -> Any:
     user = staff()
     service = counter = None
     target = request.form.get("to", "")
     kind, _, raw = target.partition(":")
-    if kind == "service" and raw.isdigit():
-        service = db.session.get(Service, int(raw))
-    elif kind == "counter" and raw.isdigit():
-        counter = db.session.get(Counter, int(raw))
+    if kind == "service" and row_id(raw):
+        service = db.session.get(Service, row_id(raw))
+    elif kind == "counter" and row_id(raw):
+        counter = db.session.get(Counter, row_id(raw))
     if service is None and counter is None:
         abort(400)
     if (service or counter).office_id != user.office_id:

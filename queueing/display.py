@@ -101,13 +101,14 @@ def _stream(
         newest = latest_id(session, office_id)
         office = session.get(Office, office_id)
         state = display_state(session, office, utcnow())
-    # A first event at once: proxies flush, and the screen is right before anything happens.
-    # Events replayed below with ids up to last_event_id are already part of this state.
-    yield sse(state | {"last_event_id": newest}, "state")
     if last_id is None or last_id > newest:
         # An id from the future (a restored database, another installation) would
         # silence the display until the log caught up with it.
         last_id = newest
+    # A first event at once: proxies flush, and the screen is right before anything happens.
+    # The page treats events after last_event_id as new: on a reconnect, the calls it
+    # missed are replayed after the state and announced, not just listed.
+    yield sse(state | {"last_event_id": last_id}, "state")
     quiet_since = time.monotonic()
     while True:
         announced = broker.latest(office_id)  # before the read: see Broker.wait

@@ -15,7 +15,12 @@ from .events import Broker, RedisBroker, attach
 
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
-    broker = RedisBroker(app.config["REDIS_URL"]) if app.config.get("REDIS_URL") else Broker()
+    if app.config.get("REDIS_URL"):
+        # Installations sharing a Redis keep their floors apart by their key prefix.
+        channel = f"{app.config['RATELIMIT_KEY_PREFIX']}:queue-events"
+        broker: Broker = RedisBroker(app.config["REDIS_URL"], channel)
+    else:
+        broker = Broker()
     app.extensions["queue_broker"] = broker
     with app.app_context():
         attach(db.engine, broker)

@@ -137,7 +137,7 @@ def take_number(key: str) -> Any:
     return redirect(url_for(".ticket", ticket_id=ticket.id))
 
 
-@bp.get("/ticket/<int:ticket_id>")
+@bp.get("/ticket/<int(max=2147483647):ticket_id>")
 @device_required(DeviceKind.KIOSK)
 def ticket(ticket_id: int) -> Any:
     ticket = db.session.get(Ticket, ticket_id)
@@ -152,7 +152,7 @@ def ticket(ticket_id: int) -> Any:
     )
 
 
-@bp.get("/ticket/<int:ticket_id>/qr.png")
+@bp.get("/ticket/<int(max=2147483647):ticket_id>/qr.png")
 @device_required(DeviceKind.KIOSK)
 def ticket_qr(ticket_id: int) -> Any:
     from booking.tickets import qr_png

@@ -1298,3 +1298,15 @@ def test_a_clerk_sees_only_what_their_counter_can_take(app: Flask, clock: Any) -
     only_exchanges = Clerk(app, "exchanges", "Stanowisko 3")  # serves "zamiana" only
     page = only_exchanges.client.get("/counter/").get_data(as_text=True)
     assert f'data-ticket="{zamiana}"' in page and f'data-ticket="{raty}"' not in page
+
+
+@pytest.mark.parametrize("raw", ["²", "1" * 30, "-1", " 7"])
+def test_odd_ids_from_clerks_are_refused_not_crashed(any_app: Flask, raw: str) -> None:
+    with time_machine.travel(NOW, tick=False):
+        clerk = Clerk(any_app, "odd", "Stanowisko 1")
+        assert clerk.post("/counter/seat", counter_id=raw).status_code == 400
+        assert clerk.post("/counter/tickets/1/transfer", to=f"counter:{raw}").status_code in (
+            400,
+            404,
+        )
+        assert clerk.post(f"/counter/tickets/{'9' * 30}/finish").status_code == 404

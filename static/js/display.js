@@ -155,7 +155,9 @@
     source.onerror = function () {
       failures += 1;
       connection.hidden = false;
-      if (failures >= 3) {          // streaming keeps failing: poll, and try again later
+      // An HTTP error closes the stream for good (no retry): poll at once. Otherwise the
+      // browser retries by itself; after three failures in a row, poll meanwhile.
+      if (source.readyState === EventSource.CLOSED || failures >= 3) {
         source.close();
         startPolling();
         setTimeout(connect, 30000);

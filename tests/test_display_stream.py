@@ -1,0 +1,1131 @@
+"""The lobby display's live feed: Server-Sent Events, replay, heartbeat, fallback, fan-out.
+
+In-process (the threaded live server on SQLite, one process, the in-process
+broker): the stream's headers, a first ``state`` event at once, a clerk's call
+arriving within a second, exactly the missed events replayed after a dropped
+connection (Last-Event-ID), malformed or unknown Last-Event-IDs ignored, the
+``ping`` heartbeat, the server ending a stream soon after its display hangs
+up, /display/state.json as the polling fallback, and the stream refused to
+anyone but a signed-in display. Two app servers in one process sharing a
+private redis-server: while Redis is down the other server's display still
+gets calls from the event log, and it resubscribes when Redis is back.
+In Chromium (marked browser): the page shows a call within a second, and
+falls back to polling when the stream cannot connect.
+
+PostgreSQL: event ids become visible in their order, even when two floor
+actions commit at once (else a display could skip one for good).
+
+Production-like (PostgreSQL, gunicorn with threaded workers, Redis pub/sub):
+20 display streams spread over 4 workers receive every call made through the
+counter's HTTP API within a second, and every event in the order of the log,
+also while three clerks call at once; a call made through one app instance
+reaches a display connected to another on a different port (with Redis at
+once, without Redis by polling the event log within 1.5 s).
+
+Every client is a real HTTP client (requests) on 127.0.0.1; the display,
+kiosk and clerk sign in as they do in the office: a device link, a password.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import holidays
+import pytest
+import requests
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from booking.app import create_app
+from booking.database import db
+from booking.importer import import_offices
+from booking.models import Office
+from queueing import display, events
+from queueing.cli import replace_device, upsert_staff
+from queueing.models import DeviceKind
+from tests.conftest import (
+    CSRF_RE,
+    IN_CI,
+    LiveServer,
+    drop_pg_database,
+    free_port,
+    make_app,
+    new_pg_database,
+    pg_url,
+)
+from tests.conftest import _base_config as base_config
+
+ROOT = Path(__file__).resolve().parent.parent
+OFFICE = "lobby-live"
+PASSWORD = "counter-password-1"
+SECRET_KEY = "display-stream-test-" + "x" * 40
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+# ---------------------------------------------------------------------------
+# An office that is open now, with its clerks, kiosks and displays
+
+
+def midday_zone() -> tuple[str, str]:
+    """A time zone where it is about noon now, and a country with no public holiday there today.
+
+    The office is open 00:00-23:45 every day; in this zone that covers the whole
+    test run, whatever the hour it starts at (gunicorn runs in other processes,
+    so the clock cannot be travelled there).
+    """
+    offset = 12 - datetime.now(UTC).hour  # -11 .. 12 hours
+    zone = "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"  # POSIX sign: Etc/GMT-2 is UTC+2
+    today = datetime.now(ZoneInfo(zone)).date()
+    for country in ("PL", "CZ", "DE", "GB", "US"):
+        if today not in holidays.country_holidays(country, years=today.year):
+            return zone, country
+    raise AssertionError(f"{today} is a public holiday everywhere")
+
+
+@dataclass
+class Floor:
+    """Who can act at the test office: device tokens and clerk user names."""
+
+    office_id: int
+    counters: dict[str, int]  # name -> id
+    displays: list[str]
+    kiosks: list[str]
+    clerks: list[str]
+
+
+def open_office(app: Flask, displays: int = 1, kiosks: int = 1, clerks: int = 1) -> Floor:
+    """Import an office open now, with walk-in services, three counters and no call cooldown."""
+    zone, country = midday_zone()
+    with app.app_context():
+        import_offices(
+            db.session,
+            {
+                "office": [
+                    {
+                        "slug": OFFICE,
+                        "name": "Lobby live",
+                        "address": "Testowa 1",
+                        "timezone": zone,
+                        "country": country,
+                        "slot_minutes": 15,
+                        "min_notice_minutes": 0,
+                        "call_cooldown_seconds": 0,
+                        "hours": [
+                            {
+                                "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                                "open": "00:00",
+                                "close": "23:45",
+                            }
+                        ],
+                        "services": [
+                            {"key": "lokale", "prefix": "A", "duration": 15, "name": {"en": "A"}},
+                            {"key": "oplaty", "prefix": "B", "duration": 15, "name": {"en": "B"}},
+                        ],
+                        "counters": [
+                            {"name": "Okienko 1", "services": "*"},
+                            {"name": "Okienko 2", "services": "*"},
+                            {"name": "Okienko 3", "services": "*"},
+                        ],
+                    }
+                ]
+            },
+        )
+        office = db.session.scalar(select(Office).where(Office.slug == OFFICE))
+        token = lambda link: link.rsplit("/device/", 1)[1]  # noqa: E731
+        floor = Floor(
+            office_id=office.id,
+            counters={c.name: c.id for c in office.counters},
+            displays=[
+                token(replace_device(office, DeviceKind.DISPLAY, f"Ekran {i}"))
+                for i in range(displays)
+            ],
+            kiosks=[
+                token(replace_device(office, DeviceKind.KIOSK, f"Kiosk {i}")) for i in range(kiosks)
+            ],
+            clerks=[f"urzednik{i}" for i in range(clerks)],
+        )
+        for username in floor.clerks:
+            upsert_staff(office, username, username.title(), PASSWORD)
+        db.session.commit()
+    return floor
+
+
+def logged_events(app: Flask, office_id: int, after: int = 0) -> list[tuple[int, str, Any]]:
+    """(id, kind, ticket id) of the office's stored events after ``after``, in order."""
+    with app.app_context(), Session(db.engine) as session:
+        return [
+            (row.id, row.kind, row.payload.get("ticket_id"))
+            for row in events.events_after(session, office_id, after, limit=10_000)
+        ]
+
+
+# ---------------------------------------------------------------------------
+# HTTP clients: a display's event stream, a kiosk, a clerk
+
+
+@dataclass
+class Event:
+    kind: str
+    id: int | None
+    data: dict[str, Any]
+    at: float  # time.perf_counter() when its last line arrived
+
+
+class Stream:
+    """One display's SSE connection, read in its own thread; each event with its arrival time."""
+
+    def __init__(
+        self,
+        session: requests.Session,
+        base: str,
+        last_event_id: int | str | None = None,
+        read_timeout: float = 30,
+    ) -> None:
+        headers = {"Accept": "text/event-stream"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = str(last_event_id)
+        self.opened = time.perf_counter()
+        self.response = session.get(
+            f"{base}/display/stream", headers=headers, stream=True, timeout=(5, read_timeout)
+        )
+        self.events: list[Event] = []
+        self.retry: int | None = None
+        self.closed = False
+        self.error: BaseException | None = None
+        self.changed = threading.Condition()
+        sock = response_socket(self.response)
+        self.local_port = sock.getsockname()[1] if sock else None
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        if self.response.status_code == 200:
+            self.thread.start()
+
+    def _read(self) -> None:
+        buffer = b""
+        try:
+            for chunk in self.response.iter_content(chunk_size=None):
+                buffer += chunk
+                while b"\n\n" in buffer:
+                    block, buffer = buffer.split(b"\n\n", 1)
+                    self._parse(block.decode(), time.perf_counter())
+        except Exception as exc:  # a closed or timed-out connection ends the stream
+            self.error = exc
+        finally:
+            with self.changed:
+                self.closed = True
+                self.changed.notify_all()
+
+    def _parse(self, block: str, at: float) -> None:
+        kind, event_id, data = "message", None, []
+        for line in block.split("\n"):
+            name, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if name == "event":
+                kind = value
+            elif name == "id":
+                event_id = int(value)
+            elif name == "data":
+                data.append(value)
+            elif name == "retry":
+                self.retry = int(value)
+        if data:
+            with self.changed:
+                self.events.append(Event(kind, event_id, json.loads("\n".join(data)), at))
+                self.changed.notify_all()
+
+    def wait_for(self, predicate: Callable[[list[Event]], bool], timeout: float) -> bool:
+        with self.changed:
+            self.changed.wait_for(lambda: predicate(self.events) or self.closed, timeout)
+            return predicate(self.events)
+
+    def state(self, timeout: float = 5) -> Event:
+        assert self.wait_for(lambda ev: bool(ev), timeout), f"no first event: {self.error}"
+        first = self.events[0]
+        assert first.kind == "state", first
+        return first
+
+    def after_state(self) -> list[Event]:
+        with self.changed:
+            return list(self.events[1:])
+
+    def calls(self) -> list[Event]:
+        return [e for e in self.after_state() if e.kind == "call"]
+
+    def close(self) -> None:
+        """Drop the connection as a display losing its network would (wakes the reader)."""
+        sock = response_socket(self.response)
+        if sock is not None:
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        self.response.close()
+        if self.thread.ident is not None:  # started: the answer was 200
+            self.thread.join(5)
+
+
+def response_socket(response: requests.Response) -> socket.socket | None:
+    """The TCP socket under a streamed response (http.client detaches it from the
+    connection when the server says ``Connection: close``)."""
+    connection = response.raw.connection
+    if connection is not None and connection.sock is not None:
+        return connection.sock
+    reader = getattr(response.raw._fp, "fp", None)  # http.client's buffered socket file
+    return getattr(getattr(reader, "raw", None), "_sock", None)
+
+
+def device_session(base: str, token: str) -> requests.Session:
+    """A browser profile signed in as one kiosk or display through its secret link."""
+    session = requests.Session()
+    answer = session.get(f"{base}/device/{token}", allow_redirects=False, timeout=10)
+    assert answer.status_code == 302, answer.status_code
+    return session
+
+
+class Kiosk:
+    def __init__(self, base: str, token: str) -> None:
+        self.base = base
+        self.session = device_session(base, token)
+        page = self.session.get(f"{base}/kiosk/", timeout=10)
+        self.csrf = CSRF_RE.search(page.text).group(1)
+
+    def walk_in(self, service: str) -> int:
+        """Take a number; the id of the new ticket."""
+        answer = self.session.post(
+            f"{self.base}/kiosk/walk-in/{service}",
+            headers={"X-CSRFToken": self.csrf},
+            allow_redirects=False,
+            timeout=30,
+        )
+        assert answer.status_code == 302, (answer.status_code, answer.text[:300])
+        return int(answer.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+
+
+@dataclass
+class Answer:
+    status: int
+    body: dict[str, Any]
+    worker: int | None = None  # pid of the gunicorn worker that answered, if asked
+
+
+class Clerk:
+    """A clerk using the counter's HTTP API (Accept: application/json, X-CSRFToken)."""
+
+    def __init__(self, base: str, username: str) -> None:
+        self.base = base
+        self.session = requests.Session()
+        page = self.session.get(f"{base}/counter/login", timeout=10)
+        self.csrf = CSRF_RE.search(page.text).group(1)
+        answer = self.session.post(
+            f"{base}/counter/login",
+            data={"csrf_token": self.csrf, "username": username, "password": PASSWORD},
+            allow_redirects=False,
+            timeout=30,
+        )
+        assert answer.status_code == 302, answer.status_code
+
+    def seat(self, counter_id: int) -> None:
+        answer = self.session.post(
+            f"{self.base}/counter/seat",
+            data={"csrf_token": self.csrf, "counter_id": str(counter_id)},
+            allow_redirects=False,
+            timeout=30,
+        )
+        assert answer.status_code == 302, (answer.status_code, answer.text[:300])
+
+    def act(self, path: str, server: Server | None = None) -> Answer:
+        """POST a counter action.
+
+        With ``server``: on a new TCP connection, so any of its workers may take
+        it, and the answer tells which one did (looked up while it is open).
+        """
+        session = self.session
+        if server is not None:
+            session = requests.Session()
+            session.cookies.update(self.session.cookies)
+        try:
+            response = session.post(
+                f"{self.base}/counter/{path}",
+                headers={"Accept": "application/json", "X-CSRFToken": self.csrf},
+                stream=True,
+                timeout=30,
+            )
+            worker = None
+            if server is not None and (sock := response_socket(response)) is not None:
+                worker = connection_owners(server).get(sock.getsockname()[1])
+            body = response.json()
+        finally:
+            if server is not None:
+                session.close()
+        return Answer(response.status_code, body, worker)
+
+    def call_next(self, server: Server | None = None) -> Answer:
+        answer = self.act("call-next", server)
+        assert answer.status == 200 and "ticket" in answer.body, answer
+        return answer
+
+    def finish(self, ticket_id: int, server: Server | None = None) -> None:
+        answer = self.act(f"tickets/{ticket_id}/finish", server)
+        assert answer.status == 200, answer
+
+
+# ---------------------------------------------------------------------------
+# In-process: one process, SQLite, the in-process broker
+
+
+@pytest.fixture
+def floor_app(request: pytest.FixtureRequest, tmp_path: Path) -> Flask:
+    """The app on SQLite with the test office; no Redis even if the environment names one."""
+    return make_app(request, tmp_path, "sqlite", REDIS_URL=None)
+
+
+@pytest.fixture
+def live(floor_app: Flask) -> Iterator[tuple[str, Floor]]:
+    floor = open_office(floor_app, displays=1, kiosks=1, clerks=1)
+    with LiveServer(floor_app) as server:
+        yield server.url, floor
+
+
+def test_stream_answers_at_once_and_shows_a_call_within_a_second(
+    floor_app: Flask, live: tuple[str, Floor]
+) -> None:
+    base, floor = live
+    stream = Stream(device_session(base, floor.displays[0]), base)
+    try:
+        headers = stream.response.headers
+        assert stream.response.status_code == 200
+        assert headers["Content-Type"].startswith("text/event-stream")
+        assert headers["X-Accel-Buffering"] == "no"
+        assert "no-cache" in headers["Cache-Control"]
+        # The first event comes at once, before anything happens on the floor.
+        state = stream.state(timeout=2)
+        assert state.at - stream.opened < 0.5, state.at - stream.opened
+        assert stream.retry == 2000
+        assert state.data["office"] == "Lobby live" and state.data["calls"] == []
+        assert state.data["last_event_id"] == 0  # nothing happened yet today
+
+        ticket_id = Kiosk(base, floor.kiosks[0]).walk_in("lokale")
+        assert stream.wait_for(lambda ev: any(e.kind == "update" for e in ev), 2)
+        clerk = Clerk(base, floor.clerks[0])
+        clerk.seat(floor.counters["Okienko 2"])
+        began = time.perf_counter()
+        called = clerk.call_next().body["ticket"]
+        assert called["ticket_id"] == ticket_id
+        assert stream.wait_for(lambda ev: any(e.kind == "call" for e in ev), 1.0)
+        call = stream.calls()[0]
+        assert call.at - began < 1.0, call.at - began
+        assert call.data["ticket"] == called["ticket"] == "A001"
+        assert call.data["counter"] == "Okienko 2"
+        assert [(e.id, e.kind, e.data["ticket_id"]) for e in stream.after_state()] == (
+            logged_events(floor_app, floor.office_id)
+        )
+    finally:
+        stream.close()
+
+
+def test_a_reconnecting_display_gets_exactly_the_events_it_missed(
+    floor_app: Flask, live: tuple[str, Floor]
+) -> None:
+    base, floor = live
+    kiosk = Kiosk(base, floor.kiosks[0])
+    tickets = [kiosk.walk_in("lokale" if i % 2 else "oplaty") for i in range(4)]
+    clerk = Clerk(base, floor.clerks[0])
+    clerk.seat(floor.counters["Okienko 1"])
+    display_session = device_session(base, floor.displays[0])
+
+    first = Stream(display_session, base)
+    first.state()
+    called = clerk.call_next().body["ticket"]["ticket_id"]
+    assert first.wait_for(lambda ev: any(e.kind == "call" for e in ev), 2)
+    seen = first.after_state()[-1].id
+    first.close()  # the display loses its connection ...
+
+    clerk.finish(called)  # ... while the floor goes on
+    for _ in range(2):
+        clerk.finish(clerk.call_next().body["ticket"]["ticket_id"])
+    missed = logged_events(floor_app, floor.office_id, after=seen)
+    assert [kind for _, kind, _ in missed] == ["finish", "call", "finish", "call", "finish"]
+
+    again = Stream(display_session, base, last_event_id=seen)
+    try:
+        state = again.state()
+        # The page counts what follows the state as new: the missed calls get announced.
+        assert state.data["last_event_id"] == seen
+        assert again.wait_for(lambda ev: len(ev) > len(missed), 3)
+        time.sleep(0.3)  # nothing more may follow
+        replayed = again.after_state()
+        assert [(e.id, e.kind, e.data["ticket_id"]) for e in replayed] == missed
+        assert [e.data["ticket_id"] for e in replayed if e.kind == "call"] == tickets[1:3]
+    finally:
+        again.close()
+
+    # Without Last-Event-ID: the state only, nothing replayed.
+    fresh = Stream(display_session, base)
+    try:
+        fresh.state()
+        time.sleep(0.3)
+        assert fresh.after_state() == []
+    finally:
+        fresh.close()
+
+
+@pytest.mark.parametrize("bad", ["abc", "-5", "²", "9" * 40, "", "1000000"])
+def test_a_malformed_or_unknown_last_event_id_is_ignored(live: tuple[str, Floor], bad: str) -> None:
+    """Garbage, or an id from the future (a restored database): the state, then live events."""
+    base, floor = live
+    stream = Stream(device_session(base, floor.displays[0]), base, last_event_id=bad)
+    try:
+        assert stream.response.status_code == 200
+        assert stream.state().data["last_event_id"] == 0
+        ticket = Kiosk(base, floor.kiosks[0]).walk_in("lokale")
+        assert stream.wait_for(lambda ev: len(ev) > 1, 2), stream.error
+        assert [(e.kind, e.data["ticket_id"]) for e in stream.after_state()] == [("update", ticket)]
+    finally:
+        stream.close()
+
+
+def test_a_quiet_stream_sends_a_heartbeat(
+    live: tuple[str, Floor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(display, "HEARTBEAT_SECONDS", 0.4)
+    monkeypatch.setattr(display, "POLL_SECONDS", 0.1)
+    base, floor = live
+    stream = Stream(device_session(base, floor.displays[0]), base)
+    try:
+        state = stream.state()
+        assert stream.wait_for(lambda ev: sum(e.kind == "ping" for e in ev) >= 2, 3)
+        pings = [e for e in stream.after_state() if e.kind == "ping"]
+        assert all(e.kind == "ping" for e in stream.after_state())
+        assert 0.35 < pings[0].at - state.at < 1.5
+        assert 0.35 < pings[1].at - pings[0].at < 1.5
+    finally:
+        stream.close()
+
+
+def test_the_server_ends_a_stream_soon_after_the_display_hangs_up(
+    live: tuple[str, Floor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dead stream must not hold its worker thread until the next heartbeat (15 s)."""
+    monkeypatch.setattr(display, "POLL_SECONDS", 0.1)
+    ended = threading.Event()
+    original = display._stream
+
+    def watched(*args: Any) -> Iterator[str]:
+        try:
+            yield from original(*args)
+        finally:
+            ended.set()
+
+    monkeypatch.setattr(display, "_stream", watched)
+    base, floor = live
+    stream = Stream(device_session(base, floor.displays[0]), base)
+    stream.state()
+    assert not ended.wait(0.5)  # a listening display keeps its stream
+    stream.close()
+    assert ended.wait(2), "the stream went on after its display had gone"
+
+
+def test_state_json_is_the_polling_fallback(floor_app: Flask, live: tuple[str, Floor]) -> None:
+    base, floor = live
+    kiosk = Kiosk(base, floor.kiosks[0])
+    first = kiosk.walk_in("lokale")
+    kiosk.walk_in("oplaty")  # stays in line
+    clerk = Clerk(base, floor.clerks[0])
+    clerk.seat(floor.counters["Okienko 3"])
+    assert clerk.call_next().body["ticket"]["ticket_id"] == first
+
+    answer = device_session(base, floor.displays[0]).get(f"{base}/display/state.json", timeout=10)
+    assert answer.status_code == 200
+    assert answer.headers["Cache-Control"] == "no-store"
+    state = answer.json()
+    assert state["last_event_id"] == logged_events(floor_app, floor.office_id)[-1][0]
+    assert [(c["ticket_id"], c["ticket"], c["counter"]) for c in state["calls"]] == [
+        (first, "A001", "Okienko 3")
+    ]
+    waiting = {line["service"]: line["waiting"] for line in state["waiting"]}
+    assert waiting == {"lokale": 0, "oplaty": 1}
+
+
+def test_only_a_signed_in_display_gets_the_stream(live: tuple[str, Floor]) -> None:
+    base, floor = live
+    clerk = Clerk(base, floor.clerks[0])
+    kiosk = device_session(base, floor.kiosks[0])
+    for who in (requests.Session(), kiosk, clerk.session):
+        for path in ("/display/stream", "/display/state.json", "/display/"):
+            answer = who.get(f"{base}{path}", stream=True, timeout=10)
+            assert answer.status_code == 403, (path, answer.status_code)
+            assert not answer.headers["Content-Type"].startswith("text/event-stream")
+            answer.close()
+    forged = requests.Session()
+    assert forged.get(f"{base}/device/{'x' * 43}", timeout=10).status_code == 404
+    assert forged.get(f"{base}/display/stream", timeout=10).status_code == 403
+    assert device_session(base, floor.displays[0]).get(f"{base}/display/", timeout=10).ok
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium via Playwright, as in test_browser.py; skipped if missing (not in CI)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    if not os.access(CHROMIUM, os.X_OK):
+        if IN_CI:
+            pytest.fail(f"CI=true but Chromium is not installed at {CHROMIUM}")
+        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("stream", ["live", "failing"])
+def test_the_display_page_shows_a_call(chromium: Any, live: tuple[str, Floor], stream: str) -> None:
+    """The page's own client (static/js/display.js) in Chromium.
+
+    Live: the call is on the screen, flagged as new, within a second, and the
+    page never polls. Streaming failing (every connection to /display/stream
+    refused at the network level): the page falls back to polling
+    /display/state.json and still shows the call.
+    """
+    base, floor = live
+    ticket = Kiosk(base, floor.kiosks[0]).walk_in("lokale")
+    clerk = Clerk(base, floor.clerks[0])
+    clerk.seat(floor.counters["Okienko 3"])
+    context = chromium.new_context(locale="pl-PL")
+    try:
+        page = context.new_page()
+        asked: list[str] = []
+        page.on("request", lambda r: asked.append(r.url.removeprefix(base)))
+        if stream == "failing":
+            page.route("**/display/stream", lambda route: route.abort())
+        page.goto(f"{base}/device/{floor.displays[0]}")
+        page.wait_for_selector("#waiting li", timeout=20_000)  # the first state is applied
+        began = time.monotonic()
+        assert clerk.call_next().body["ticket"]["ticket_id"] == ticket
+        page.wait_for_selector("#calls li[data-ticket='A001']", timeout=10_000)
+        shown = time.monotonic() - began
+        row = page.locator("#calls li[data-ticket='A001']")
+        assert row.locator(".call-counter").inner_text() == "Okienko 3"
+        if stream == "live":
+            assert shown < 1.0, shown
+            assert "blink" in row.get_attribute("class")
+            assert "/display/state.json" not in asked
+        else:
+            assert asked.count("/display/stream") >= 3  # three failures, then polling
+            assert "/display/state.json" in asked
+            assert shown < 4.0, shown  # polled every 3 s
+            assert page.locator("#connection").is_visible()
+    finally:
+        context.close()
+
+
+@pytest.mark.postgres
+def test_a_reader_never_sees_a_later_event_before_an_earlier_one(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Two floor actions at once on PostgreSQL: ids must become visible in their order.
+
+    A display reads the events after the last id it has. If a higher id could
+    commit while a lower one is still in an open transaction, a display reading
+    in between would skip the lower one for good, and so would a replay.
+    (SQLite runs one write transaction at a time, so there it cannot happen.)
+    """
+    app = make_app(request, tmp_path, "postgres", REDIS_URL=None)
+    floor = open_office(app)
+    others: list[int] = []
+    with app.app_context():
+        engine = db.engine
+
+        def visible() -> list[int]:
+            with Session(engine) as session:
+                return [e.id for e in events.events_after(session, floor.office_id, 0)]
+
+        def other_action() -> None:
+            with Session(engine) as session:
+                others.append(events.record(session, floor.office_id, "update", {}).id)
+                session.commit()
+
+        with Session(engine) as first:
+            first_id = events.record(first, floor.office_id, "call", {}).id
+            thread = threading.Thread(target=other_action)
+            thread.start()
+            thread.join(0.5)  # the other action runs meanwhile, or waits its turn
+            seen_meanwhile = visible()
+            first.commit()
+        thread.join(10)
+        assert not thread.is_alive()
+        assert all(i < first_id for i in seen_meanwhile), (first_id, seen_meanwhile)
+        assert visible() == sorted([first_id, *others])
+
+
+class PrivateRedis:
+    """A redis-server of this test's own, on a free port, to stop and start again."""
+
+    def __init__(self, folder: Path) -> None:
+        self.binary = shutil.which("redis-server")
+        if self.binary is None:
+            pytest.skip("redis-server is not installed")
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        import redis
+
+        self.process = subprocess.Popen(
+            [
+                *(self.binary, "--port", str(self.port), "--bind", "127.0.0.1"),
+                *("--save", "", "--appendonly", "no", "--dir", str(self.folder)),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis.from_url(self.url).ping()
+                return
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+    def subscribers(self) -> int:
+        import redis
+
+        client = redis.Redis.from_url(self.url)
+        return dict(client.pubsub_numsub(events.CHANNEL)).get(events.CHANNEL.encode(), 0)
+
+
+def test_a_display_in_another_process_keeps_up_while_redis_is_down(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two app servers with their own brokers share SQLite and a Redis of the test's own.
+
+    With the streams' poll interval at 30 s, a call reaching the other server's
+    display within a second can only have come through Redis. While Redis is
+    away (poll interval 0.3 s) the clerk's calls still succeed and the display
+    gets them from the event log; when Redis is back, the display's server
+    subscribes again by itself and calls arrive at once again.
+    """
+    redis = PrivateRedis(tmp_path)
+    redis.start()
+    apps: list[Flask] = []
+    try:
+        apps.append(make_app(request, tmp_path, "sqlite", REDIS_URL=redis.url))
+        floor = open_office(apps[0])
+        database = apps[0].config["SQLALCHEMY_DATABASE_URI"]
+        apps.append(create_app({**base_config(tmp_path, database), "REDIS_URL": redis.url}))
+        monkeypatch.setattr(display, "POLL_SECONDS", 30.0)
+        with LiveServer(apps[0]) as a, LiveServer(apps[1]) as b:
+            stream = Stream(device_session(b.url, floor.displays[0]), b.url)
+            try:
+                stream.state()
+                kiosk = Kiosk(a.url, floor.kiosks[0])
+                tickets = [kiosk.walk_in("lokale") for _ in range(3)]
+                clerk = Clerk(a.url, floor.clerks[0])  # on the other server
+                clerk.seat(floor.counters["Okienko 1"])
+                delays = []
+
+                def call(ticket: int) -> None:
+                    began = time.perf_counter()
+                    assert clerk.call_next().body["ticket"]["ticket_id"] == ticket
+                    assert stream.wait_for(has_call(ticket), 3), stream.error
+                    call = next(e for e in stream.calls() if e.data["ticket_id"] == ticket)
+                    delays.append(call.at - began)
+
+                def finish(ticket: int) -> None:
+                    count = len(stream.after_state())
+                    clerk.finish(ticket)
+                    assert stream.wait_for(lambda ev: len(ev) > count + 1, 3)
+
+                call(tickets[0])
+                assert delays[-1] < 1.0  # through Redis: the stream polls every 30 s
+                assert redis.subscribers() == 1  # the display's server listens
+                monkeypatch.setattr(display, "POLL_SECONDS", 0.3)
+                finish(tickets[0])  # the stream now waits 0.3 s at a time
+
+                redis.stop()
+                call(tickets[1])  # publishing fails quietly; the log has it
+                assert delays[-1] < 1.5
+                finish(tickets[1])
+
+                redis.start()
+                deadline = time.monotonic() + 15
+                while redis.subscribers() < 1:  # the listener comes back by itself
+                    assert time.monotonic() < deadline, "the listener did not resubscribe"
+                    time.sleep(0.1)
+                monkeypatch.setattr(display, "POLL_SECONDS", 30.0)
+                time.sleep(0.5)  # the stream is in a 30 s wait now
+                call(tickets[2])
+                assert delays[-1] < 1.0  # through Redis again
+                assert [e.data["ticket_id"] for e in stream.calls()] == tickets
+            finally:
+                stream.close()
+    finally:
+        for app in apps:
+            app.extensions["queue_broker"].close()
+            with app.app_context():
+                db.engine.dispose()
+        redis.stop()
+
+
+# ---------------------------------------------------------------------------
+# Production-like: gunicorn with threaded workers on PostgreSQL, Redis pub/sub
+
+
+def redis_url() -> str:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError:
+        if IN_CI:
+            pytest.fail(f"CI=true but Redis is not reachable at {REDIS_URL}")
+        pytest.skip("Redis is not reachable")
+    return REDIS_URL
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    base: str
+    log: Path
+    workers: set[int] = field(default_factory=set)
+
+
+@contextmanager
+def gunicorn_servers(
+    database_url: str, folder: Path, count: int, workers: int, redis: str | None
+) -> Iterator[list[Server]]:
+    """``count`` gunicorn instances (gthread workers) on one database; stopped afterwards."""
+    servers: list[Server] = []
+    try:
+        for i in range(count):
+            port = free_port()
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("MAIL_", "REDIS_"))}
+            env.update(
+                DATABASE_URL=database_url,
+                SECRET_KEY=SECRET_KEY,
+                RATELIMIT_ENABLED="false",
+                RATELIMIT_STORAGE_URI="memory://",
+                MAIL_OUTBOX=str(folder / "outbox"),
+                PUBLIC_URL=f"http://127.0.0.1:{port}",
+            )
+            if redis:
+                env["REDIS_URL"] = redis
+            log = folder / f"gunicorn-{i}.log"
+            with log.open("wb") as out:
+                process = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "gunicorn",
+                        *NO_CONTROL_SOCKET,
+                        "-k",
+                        "gthread",
+                        "--threads",
+                        "32",
+                        "-w",
+                        str(workers),
+                        "-b",
+                        f"127.0.0.1:{port}",
+                        "--graceful-timeout",
+                        "2",
+                        "wsgi:app",
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            servers.append(Server(process, f"http://127.0.0.1:{port}", log))
+        for server in servers:
+            wait_until_up(server)
+        yield servers
+    finally:
+        for server in servers:
+            if server.process.poll() is None:
+                server.process.terminate()
+        for server in servers:
+            try:
+                server.process.wait(20)
+            except subprocess.TimeoutExpired:
+                server.process.kill()
+                server.process.wait(10)
+    for server in servers:
+        output = server.log.read_text(errors="replace")
+        assert "Traceback" not in output and "[ERROR]" not in output, output
+
+
+def _no_control_socket() -> list[str]:
+    """gunicorn >= 25 makes ~/.gunicorn/ for its control socket unless told not to."""
+    from gunicorn.config import KNOWN_SETTINGS
+
+    known = any("--no-control-socket" in (s.cli or []) for s in KNOWN_SETTINGS)
+    return ["--no-control-socket"] if known else []
+
+
+NO_CONTROL_SOCKET = _no_control_socket()
+
+
+def wait_until_up(server: Server) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(f"{server.base}/api/v1/offices", timeout=2).status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline or server.process.poll() is not None:
+            pytest.fail(f"gunicorn did not start:\n{server.log.read_text(errors='replace')}")
+        time.sleep(0.1)
+    server.workers = worker_pids(server.process.pid)
+    while len(server.workers) < 1:
+        time.sleep(0.1)
+        server.workers = worker_pids(server.process.pid)
+
+
+def worker_pids(master: int) -> set[int]:
+    pids = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == master:
+                pids.add(int(entry))
+    return pids
+
+
+def connection_owners(server: Server) -> dict[int, int]:
+    """Client port -> pid of the gunicorn worker holding that connection (from /proc)."""
+    port = int(server.base.rsplit(":", 1)[1])
+    for _ in range(50):
+        inode_owner = {}
+        for pid in worker_pids(server.process.pid):
+            fds: list[str] = []
+            with suppress(OSError):
+                fds = os.listdir(f"/proc/{pid}/fd")
+            for fd in fds:
+                with suppress(OSError):  # an fd may close while we look
+                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                    if target.startswith("socket:["):
+                        inode_owner[int(target[8:-1])] = pid
+        owners, unowned = {}, 0
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            local, remote, state, inode = fields[1], fields[2], fields[3], int(fields[9])
+            if int(local.split(":")[1], 16) != port or state != "01":  # ESTABLISHED only
+                continue
+            if inode in inode_owner:
+                owners[int(remote.split(":")[1], 16)] = inode_owner[inode]
+            else:
+                unowned += 1  # accepted by the kernel, not yet by a worker
+        if not unowned:
+            return owners
+        time.sleep(0.02)
+    return owners
+
+
+@pytest.fixture
+def pg_floor(pg_template: str, tmp_path: Path) -> Iterator[Callable[..., tuple[str, Flask, Floor]]]:
+    """Makes a fresh PostgreSQL database with the test office; dropped afterwards."""
+    names: list[str] = []
+    apps: list[Flask] = []
+
+    def make(**people: int) -> tuple[str, Flask, Floor]:
+        name = new_pg_database(pg_template)
+        names.append(name)
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": pg_url(name),
+                "SECRET_KEY": SECRET_KEY,
+                "INSTANCE_PATH": str(tmp_path),
+                "REDIS_URL": None,
+                "TESTING": True,
+            }
+        )
+        apps.append(app)
+        return pg_url(name), app, open_office(app, **people)
+
+    yield make
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
+    for name in names:
+        drop_pg_database(name)
+
+
+def has_call(ticket_id: int) -> Callable[[list[Event]], bool]:
+    """A stream predicate: the call of ``ticket_id`` has arrived."""
+    return lambda ev: any(e.kind == "call" and e.data["ticket_id"] == ticket_id for e in ev)
+
+
+def percentile(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[max(0, -(-len(ordered) * p // 100) - 1)]
+
+
+DISPLAYS = 20
+CALLS = 10  # one clerk, one after another: the latency of each call
+ROUNDS = 4  # then three clerks at once, each calling and finishing this many times
+
+
+@pytest.mark.postgres
+def test_twenty_displays_on_four_workers_get_every_call_in_order(
+    pg_floor: Callable[..., tuple[str, Flask, Floor]], tmp_path: Path
+) -> None:
+    url, app, floor = pg_floor(displays=DISPLAYS, kiosks=1, clerks=3)
+    with ExitStack() as stack:
+        (server,) = stack.enter_context(gunicorn_servers(url, tmp_path, 1, 4, redis_url()))
+        base = server.base
+        streams: list[Stream | None] = [None] * DISPLAYS
+
+        def open_stream(i: int) -> None:
+            streams[i] = Stream(device_session(base, floor.displays[i]), base)
+
+        run_together([lambda i=i: open_stream(i) for i in range(DISPLAYS)])
+        stack.callback(lambda: [stream.close() for stream in streams if stream])
+        # Which worker took a connection is the kernel's choice: a burst may all land on
+        # one. Reconnect a few displays until they are spread over several workers, so
+        # that a call made in any one worker must cross to others to reach them all.
+        for attempt in range(DISPLAYS):
+            owners = connection_owners(server)
+            stream_workers = [owners.get(s.local_port) for s in streams]
+            if len(set(stream_workers) - {None}) >= 2:
+                break
+            streams[attempt].close()
+            time.sleep(0.05)
+            open_stream(attempt)
+        assert len(set(stream_workers) - {None}) >= 2, stream_workers
+        states = [stream.state() for stream in streams]
+
+        kiosk = Kiosk(base, floor.kiosks[0])
+        tickets = [kiosk.walk_in("lokale" if i % 3 else "oplaty") for i in range(CALLS)]
+        clerks = [Clerk(base, username) for username in floor.clerks]
+        for clerk, counter in zip(clerks, floor.counters.values(), strict=True):
+            clerk.seat(counter)
+
+        # 1. One clerk calls, each call on a new connection; every display must show it.
+        latencies: list[float] = []
+        answered: list[float] = []  # how long the call-next request itself took
+        called_ids: list[int] = []
+        call_workers: set[int | None] = set()
+        for i in range(CALLS):
+            began = time.perf_counter()
+            answer = clerks[0].call_next(server)
+            answered.append(time.perf_counter() - began)
+            ticket = answer.body["ticket"]["ticket_id"]
+            call_workers.add(answer.worker)
+            called_ids.append(ticket)
+            for stream in streams:
+                assert stream.wait_for(has_call(ticket), 5), (i, stream.error)
+                arrival = next(e for e in stream.calls() if e.data["ticket_id"] == ticket).at
+                latencies.append(arrival - began)
+            clerks[0].finish(ticket, server)
+        assert called_ids == tickets  # first come, first called
+        assert None not in call_workers
+
+        # 2. Three clerks at once, on several workers: the floor's events interleave, and
+        # every display must still get all of them, in the order of the log.
+        more = [kiosk.walk_in("oplaty") for _ in range(3 * ROUNDS)]
+
+        def work(clerk: Clerk) -> None:
+            for _ in range(ROUNDS):
+                clerk.finish(clerk.call_next(server).body["ticket"]["ticket_id"], server)
+
+        run_together([lambda c=c: work(c) for c in clerks])
+        logged = logged_events(app, floor.office_id, after=states[0].data["last_event_id"])
+        assert sorted(t for _, kind, t in logged if kind == "call") == sorted(tickets + more)
+        for stream in streams:
+            assert stream.wait_for(lambda ev: len(ev) > len(logged), 5), stream.error
+        for stream, state in zip(streams, states, strict=True):
+            assert state.data["last_event_id"] == states[0].data["last_event_id"]
+            assert [(e.id, e.kind, e.data["ticket_id"]) for e in stream.after_state()] == logged
+    print(
+        f"\n{DISPLAYS} displays on workers {sorted(Counter(stream_workers).items())}, "
+        f"calls served by {sorted(call_workers)}; latency from call-next to arrival over "
+        f"{len(latencies)} deliveries: median {statistics.median(latencies) * 1000:.1f} ms, "
+        f"p99 {percentile(latencies, 99) * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms "
+        f"(the call-next answer itself: median {statistics.median(answered) * 1000:.1f} ms)"
+    )
+    assert max(latencies) < 1.0, max(latencies)
+
+
+def run_together(jobs: list[Callable[[], None]]) -> None:
+    """Run the jobs in threads released at the same moment; re-raise the first failure."""
+    barrier = threading.Barrier(len(jobs))
+    failures: list[BaseException] = []
+
+    def run(job: Callable[[], None]) -> None:
+        try:
+            barrier.wait(30)
+            job()
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    if failures:
+        raise failures[0]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("broker", ["redis", "no-redis"])
+def test_a_call_through_one_instance_reaches_a_display_on_another(
+    pg_floor: Callable[..., tuple[str, Flask, Floor]], tmp_path: Path, broker: str
+) -> None:
+    redis = redis_url() if broker == "redis" else None
+    url, _app, floor = pg_floor(displays=1, kiosks=1, clerks=1)
+    with ExitStack() as stack:
+        a, b = stack.enter_context(gunicorn_servers(url, tmp_path, 2, 2, redis))
+        assert a.base != b.base
+        stream = Stream(device_session(b.base, floor.displays[0]), b.base)
+        stack.callback(stream.close)
+        stream.state()
+        kiosk = Kiosk(a.base, floor.kiosks[0])
+        tickets = [kiosk.walk_in("lokale") for _ in range(3)]
+        clerk = Clerk(a.base, floor.clerks[0])
+        clerk.seat(floor.counters["Okienko 2"])
+        latencies = []
+        for ticket in tickets:
+            time.sleep(0.2)  # calls at unrelated moments of the poll cycle
+            began = time.perf_counter()
+            assert clerk.call_next().body["ticket"]["ticket_id"] == ticket
+            assert stream.wait_for(has_call(ticket), 3)
+            latencies.append(
+                next(e for e in stream.calls() if e.data["ticket_id"] == ticket).at - began
+            )
+            clerk.finish(ticket)
+        assert [e.data["ticket_id"] for e in stream.calls()] == tickets
+        assert [e.data["counter"] for e in stream.calls()] == ["Okienko 2"] * 3
+    print(f"\n{broker}: latency A -> B {[round(x * 1000) for x in latencies]} ms")
+    assert max(latencies) < (1.0 if redis else 1.5), latencies
