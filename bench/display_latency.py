@@ -28,30 +28,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # floor_common
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the project: tests.live_floor
 
-from floor_common import (
-    REDIS_URL,
-    SERVICES,
-    Clerk,
-    Kiosk,
-    Machine,
-    Stream,
-    connection_owners,
-    device_session,
-    fresh_database,
-    gunicorn,
-    prepare,
-    summary,
-    tracebacks,
-)
+from floor_common import SERVICES, Run, prepare, summary, tracebacks
+
+from tests.live_floor import Clerk, Kiosk, Stream, connection_owners, device_session, has_call
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,28 +54,26 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not (1 <= args.displays <= 100 and 1 <= args.calls <= 500):
         parser.error("need 1..100 displays and 1..500 calls")
-    redis = None if args.no_redis else REDIS_URL
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    print(f"display_latency {stamp} UTC; {Machine().describe()}")
-    print(
-        f"{args.backend}, gunicorn -k gthread --threads {args.threads} -w {args.workers}, "
-        f"{'Redis pub/sub' if redis else 'no Redis (poll every 1 s)'}, "
+    run = Run.from_args("display_latency", args)
+    run.announce(
+        f"{'Redis pub/sub' if run.redis else 'no Redis (poll every 1 s)'}, "
         f"{args.displays} displays, {args.calls} calls"
     )
 
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        fresh_database(args.backend, Path(tmp), "display") as url,
-    ):
-        floor = prepare(url, Path(tmp), displays=args.displays, kiosks=1, clerks=1)
-        log_name = f"display_latency-{stamp}-{args.backend}-gunicorn.log"
-        with gunicorn(url, Path(tmp), args.workers, args.threads, redis, log_name) as server:
+    with run.database("display") as (folder, url):
+        floor = prepare(url, folder, displays=args.displays, kiosks=1, clerks=1)
+        with run.gunicorn(url, folder) as server:
             streams: list[Stream | None] = [None] * args.displays
             failures: list[str] = []
 
             def open_stream(i: int) -> None:
                 try:
-                    streams[i] = Stream(device_session(server.base, floor.displays[i]), server.base)
+                    session = device_session(server.base, floor.displays[i])
+                    stream = Stream(session, server.base, read_timeout=60, connect_timeout=10)
+                    if stream.response.status_code != 200:
+                        stream.close()
+                        raise RuntimeError(f"the stream answered {stream.response.status_code}")
+                    streams[i] = stream
                 except Exception as exc:
                     failures.append(f"display {i}: {exc!r}")
 
@@ -108,13 +94,11 @@ def main(argv: list[str] | None = None) -> int:
                 firsts = [s.events[0].at - began for s in streams]
                 spread = spread_streams(server, streams, lambda i: open_stream(i))
 
-                kiosk = Kiosk(server.base, floor.kiosks[0])
+                kiosk = Kiosk(server.base, floor.kiosks[0], timeout=60)
                 for i in range(args.calls):
-                    answer = kiosk.walk_in(SERVICES[i % len(SERVICES)])
-                    if answer.status_code != 302:
-                        raise SystemExit(f"walk-in answered {answer.status_code}")
-                clerk = Clerk(server.base, floor.clerks[0])
-                clerk.seat(floor.counters[0])
+                    kiosk.walk_in(SERVICES[i % len(SERVICES)])
+                clerk = Clerk(server.base, floor.clerks[0], timeout=60)
+                clerk.seat(next(iter(floor.counters.values())))
 
                 called: list[int] = []
                 sent: dict[int, float] = {}
@@ -126,22 +110,18 @@ def main(argv: list[str] | None = None) -> int:
                 for _ in range(args.calls):
                     time.sleep(args.pause)
                     start = time.perf_counter()
-                    status, body, worker = clerk.act("call-next", server)
+                    answer = clerk.call_next(server)
                     end = time.perf_counter()
-                    if status != 200 or "ticket" not in body:
-                        raise SystemExit(f"call-next answered {status}: {body}")
-                    ticket = body["ticket"]["ticket_id"]
+                    ticket, worker = answer.body["ticket"]["ticket_id"], answer.worker
                     called.append(ticket)
                     sent[ticket], answered[ticket] = start, end
                     request_times.append(end - start)
                     call_workers[worker or 0] += 1
                     served_by[ticket] = worker or 0
                     for stream in streams:
-                        if not stream.wait_for(lambda ev, t=ticket: _has_call(ev, t), 5):
+                        if not stream.wait_for(has_call(ticket), 5):
                             missing += 1
-                    status, body, _ = clerk.act(f"tickets/{ticket}/finish", server)
-                    if status != 200:
-                        raise SystemExit(f"finish answered {status}: {body}")
+                    clerk.finish(ticket, server)
             finally:
                 for stream in streams:
                     if stream is not None:
@@ -210,10 +190,6 @@ def spread_streams(server, streams: list, reopen) -> Counter[int]:
         if not streams[index].wait_for(lambda ev: bool(ev), 30):
             raise SystemExit("no first event on a reopened stream")
     return spread
-
-
-def _has_call(events: list, ticket: int) -> bool:
-    return any(e.kind == "call" and e.data["ticket_id"] == ticket for e in events)
 
 
 def call_times(url: str, office_id: int) -> dict[int, float]:

@@ -29,27 +29,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # floor_common
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the project: tests.live_floor
 
-from floor_common import (
-    REDIS_URL,
-    SERVICES,
-    Kiosk,
-    Machine,
-    fresh_database,
-    gunicorn,
-    prepare,
-    summary,
-    tracebacks,
-)
+from floor_common import SERVICES, Run, prepare, summary, tracebacks
+
+from tests.live_floor import Kiosk, ticket_id
 
 
 @dataclass
@@ -80,7 +71,7 @@ def run_kiosk(
         turn += 1
         began = time.perf_counter()
         try:
-            answer = kiosk.walk_in(service)
+            answer = kiosk.press(service)
         except Exception as exc:
             result.statuses[0] += 1
             result.errors.append(repr(exc))
@@ -88,7 +79,7 @@ def run_kiosk(
         result.latencies.append((began, time.perf_counter() - began))
         result.statuses[answer.status_code] += 1
         if answer.status_code == 302:
-            result.tickets.append(int(answer.headers["Location"].rstrip("/").rsplit("/", 1)[1]))
+            result.tickets.append(ticket_id(answer))
         else:
             result.errors.append(f"{service}: {answer.status_code} {answer.text[:200]}")
     return result
@@ -153,22 +144,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not (1 <= args.kiosks <= 64 and 1 <= args.tickets <= 5000 and 0 < args.seconds <= 300):
         parser.error("need 1..64 kiosks, 1..5000 tickets and 0..300 seconds")
-    redis = None if args.no_redis else REDIS_URL
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    print(f"ticket_rate {stamp} UTC; {Machine().describe()}")
-    print(
-        f"{args.backend}, gunicorn -k gthread --threads {args.threads} -w {args.workers}, "
-        f"{'Redis' if redis else 'no Redis'}; {args.kiosks} kiosks, "
+    run = Run.from_args("ticket_rate", args)
+    run.announce(
+        f"{'Redis' if run.redis else 'no Redis'}; {args.kiosks} kiosks, "
         f"at most {args.tickets} tickets or {args.seconds:g} s"
     )
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        fresh_database(args.backend, Path(tmp), "tickets") as url,
-    ):
-        floor = prepare(url, Path(tmp), displays=0, kiosks=args.kiosks, clerks=0)
-        log_name = f"ticket_rate-{stamp}-{args.backend}-gunicorn.log"
-        with gunicorn(url, Path(tmp), args.workers, args.threads, redis, log_name) as server:
-            kiosks = [Kiosk(server.base, token) for token in floor.kiosks]
+    with run.database("tickets") as (folder, url):
+        floor = prepare(url, folder, displays=0, kiosks=args.kiosks, clerks=0)
+        with run.gunicorn(url, folder) as server:
+            kiosks = [Kiosk(server.base, token, timeout=60) for token in floor.kiosks]
             budget, lock = [args.tickets], threading.Lock()
             deadline = [float("inf")]
             barrier = threading.Barrier(args.kiosks + 1)

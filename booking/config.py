@@ -50,6 +50,7 @@ def from_environment(instance: Path) -> dict[str, Any]:
         "RATELIMIT_HEADERS_ENABLED": True,
         "BOOKING_RATE_LIMIT": os.environ.get("BOOKING_RATE_LIMIT", "10 per hour;3 per minute"),
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "120 per minute"),
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
         "API_BOOKING_RATE_LIMIT": os.environ.get("API_BOOKING_RATE_LIMIT", "20 per hour"),
         # Reverse proxies in front of the app; their X-Forwarded-For gives the client
         # address the rate limits count by.

@@ -44,10 +44,13 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password)  # scrypt, salted
 
 
+# Checked for unknown names, so a wrong name costs what a wrong password costs.
+UNKNOWN_USER_HASH = generate_password_hash("not-a-user")
+
+
 def authenticate(username: str, password: str) -> StaffUser | None:
     user = db.session.scalar(select(StaffUser).where(StaffUser.username == username))
-    # Check a hash even for unknown names, so timing does not tell which names exist.
-    stored = user.password_hash if user else hash_password("not-a-user")
+    stored = user.password_hash if user else UNKNOWN_USER_HASH
     if check_password_hash(stored, password) and user is not None and user.active:
         return user
     return None
@@ -66,13 +69,20 @@ def sign_in_device(token: str) -> Device | None:
     if device is not None:
         session.clear()
         session["device_id"] = device.id
+        # Bound to this link: a new link for the device signs out browsers using the old.
+        session["device_key"] = device.token_hash[:16]
+        # A kiosk starts in its office's language; each resident may switch.
+        session["lang"] = device.office.language
         session.permanent = True
     return device
 
 
 def current_device() -> Device | None:
     device_id = session.get("device_id")
-    return db.session.get(Device, device_id) if isinstance(device_id, int) else None
+    device = db.session.get(Device, device_id) if isinstance(device_id, int) else None
+    if device is None or session.get("device_key") != device.token_hash[:16]:
+        return None
+    return device
 
 
 def device_required(kind: DeviceKind) -> Callable[..., Any]:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 
-from booking.availability import schedule_for
+from booking.availability import local_today, schedule_for
 from booking.codes import normalize_code
 from booking.models import Booking, BookingStatus, Office, Service
 from booking.slots import opening_intervals
@@ -32,12 +31,8 @@ from .numbering import next_number
 from .state import ticket_event
 
 
-def local_day(office: Office, now: datetime):
-    return now.astimezone(ZoneInfo(office.timezone)).date()
-
-
 def is_open(office: Office, now: datetime) -> bool:
-    today = local_day(office, now)
+    today = local_today(office, now)
     return any(
         a <= now < b for a, b in opening_intervals(schedule_for(office, today, today), today)
     )
@@ -45,7 +40,7 @@ def is_open(office: Office, now: datetime) -> bool:
 
 def next_opening(office: Office, now: datetime, days: int = 14) -> datetime | None:
     """When the office next opens after ``now``, looking ``days`` ahead."""
-    today = local_day(office, now)
+    today = local_today(office, now)
     schedule = schedule_for(office, today, today + timedelta(days=days))
     for offset in range(days + 1):
         day = today + timedelta(days=offset)
@@ -84,7 +79,7 @@ def _issue(
     booking: Booking | None = None,
     device_id: int | None = None,
 ) -> Ticket:
-    day = local_day(office, now)
+    day = local_today(office, now)
     ticket = Ticket(
         office_id=office.id,
         service_id=service.id,
@@ -108,7 +103,7 @@ def _issue(
             at=now,
         )
     )
-    events.record(session, office.id, "update", ticket_event(session, ticket))
+    events.record(session, office.id, "update", lambda: ticket_event(session, ticket))
     return ticket
 
 
@@ -173,3 +168,4 @@ def _close_ticket_of_cancelled_booking(
     if ticket is not None:
         ticket.status = TicketStatus.CANCELLED
         ticket.closed_reason = "booking cancelled"
+        session.add(AuditEntry(office_id=ticket.office_id, ticket_id=ticket.id, action="cancel"))

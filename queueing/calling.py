@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from booking.models import Counter, Service
 
@@ -25,8 +25,12 @@ from .state import as_waiting, line, ticket_event
 
 
 def _counter(staff: StaffUser) -> Counter:
+    """The clerk's counter, locked until commit: a double click runs its actions in turn."""
     if staff.counter is None:
         raise NoCounter()
+    session = object_session(staff)
+    if session is not None:
+        session.refresh(staff.counter, with_for_update=True)
     return staff.counter
 
 
@@ -44,7 +48,7 @@ def _log(
             at=now,
         )
     )
-    events.record(session, ticket.office_id, action, ticket_event(session, ticket))
+    events.record(session, ticket.office_id, action, lambda: ticket_event(session, ticket))
 
 
 def current_ticket(session: Session, counter: Counter) -> Ticket | None:
@@ -175,6 +179,7 @@ def park(session: Session, staff: StaffUser, ticket: Ticket, now: datetime) -> T
     _at_my_counter(staff, ticket, TicketStatus.CALLED, TicketStatus.SERVING)
     ticket.status = TicketStatus.PARKED
     ticket.parked_at = now
+    ticket.calls = 0  # no-show counts the calls of the next turn; the audit keeps them all
     ticket.counter_id = None
     _log(session, staff, ticket, "park", now)
     return ticket
@@ -202,6 +207,7 @@ def transfer(
     ticket.status = TicketStatus.TRANSFERRED
     ticket.transferred_at = now
     ticket.counter_id = None
+    ticket.calls = 0
     if service is not None:
         ticket.service_id = service.id
         session.flush()

@@ -48,6 +48,49 @@ def create_staff(username: str, slug: str, name: str, password: str) -> None:
     click.echo(f"{username}: can log in at /counter/login")
 
 
+def release_counter(user: StaffUser) -> str | None:
+    """Free the clerk's counter; a ticket still held there is parked, not lost."""
+    from booking.database import utcnow
+
+    from . import calling
+
+    parked = None
+    if user.counter is not None:
+        ticket = calling.current_ticket(db.session, user.counter)
+        if ticket is not None:
+            calling.park(db.session, user, ticket, utcnow())
+            parked = ticket.label
+    user.counter_id = None
+    return parked
+
+
+def find_staff(username: str) -> StaffUser:
+    user = db.session.scalar(select(StaffUser).where(StaffUser.username == username))
+    if user is None:
+        raise click.ClickException(f"no clerk {username!r}")
+    return user
+
+
+@staff_cli.command("release")
+@click.argument("username")
+def release_staff(username: str) -> None:
+    """Free the counter of a clerk who left without logging out (a held ticket is parked)."""
+    parked = release_counter(find_staff(username))
+    db.session.commit()
+    click.echo(f"{username}: counter freed" + (f"; {parked} parked" if parked else ""))
+
+
+@staff_cli.command("disable")
+@click.argument("username")
+def disable_staff(username: str) -> None:
+    """Stop a clerk from logging in, and free their counter."""
+    user = find_staff(username)
+    parked = release_counter(user)
+    user.active = False
+    db.session.commit()
+    click.echo(f"{username}: disabled" + (f"; {parked} parked" if parked else ""))
+
+
 def device_link(token: str) -> str:
     return f"{current_app.config['PUBLIC_URL'].rstrip('/')}/device/{token}"
 

@@ -11,11 +11,13 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     jsonify,
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import lazy_gettext as _l
@@ -24,24 +26,32 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, ValidationError
 
+from booking.availability import local_today
 from booking.database import db, utcnow
+from booking.extensions import limiter
 from booking.models import Counter, Service
 
 from . import calling
 from .access import authenticate, row_id, staff_required
 from .dispatch import eligible
+from .display import event_stream
 from .errors import CounterBusy, FloorError
 from .kiosk import floor_message
 from .models import StaffUser, Ticket, TicketStatus
-from .state import as_waiting, call_payload, line, today
+from .state import as_waiting, call_payload, line
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
 
 
+def no_nul(form: Any, field: Any) -> None:
+    if "\0" in (field.data or ""):
+        raise ValidationError(_l("Wrong user name or password."))
+
+
 class LoginForm(FlaskForm):
-    username = StringField(_l("User name"), validators=[DataRequired(), Length(max=80)])
+    username = StringField(_l("User name"), validators=[DataRequired(), Length(max=80), no_nul])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
@@ -65,15 +75,14 @@ def safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def login() -> Any:
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
         user = authenticate(form.username.data, form.password.data)
         if user is not None:
-            from flask import session
-
-            session.pop("device_id", None)
+            session.clear()  # nothing from before the login survives it, not even CSRF
             login_user(user)
             return redirect(safe_next(request.args.get("next")))
         flash(_l("Wrong user name or password."), "error")
@@ -112,7 +121,7 @@ def home() -> Any:
         select(Ticket).where(
             Ticket.office_id == office.id,
             Ticket.status == TicketStatus.PARKED,
-            Ticket.day == today(office, now),
+            Ticket.day == local_today(office, now),
         )
     ).all()
     return render_template(
@@ -280,16 +289,4 @@ def transfer(ticket_id: int) -> Any:
 @staff_required
 def stream() -> Any:
     """The clerk's live feed: the same floor events the lobby display gets."""
-    from flask import Response, current_app
-
-    from .display import last_event_id, stream_events
-
-    office_id = staff().office_id
-    db.session.remove()
-    response = Response(
-        stream_events(current_app._get_current_object(), office_id, last_event_id()),
-        mimetype="text/event-stream",
-    )
-    response.headers["Cache-Control"] = "no-cache"
-    response.headers["X-Accel-Buffering"] = "no"
-    return response
+    return event_stream(staff().office_id)

@@ -108,7 +108,8 @@ def _stream(
     # A first event at once: proxies flush, and the screen is right before anything happens.
     # The page treats events after last_event_id as new: on a reconnect, the calls it
     # missed are replayed after the state and announced, not just listed.
-    yield sse(state | {"last_event_id": last_id}, "state")
+    # Its id lets the browser's own reconnect resume after this snapshot.
+    yield sse(state | {"last_event_id": last_id}, "state", newest)
     quiet_since = time.monotonic()
     while True:
         announced = broker.latest(office_id)  # before the read: see Broker.wait
@@ -152,18 +153,22 @@ def page() -> str:
         return render_template("queueing/display.html", office=office, announce=announce)
 
 
-@bp.get("/stream")
-@device_required(DeviceKind.DISPLAY)
-def stream() -> Response:
-    office_id = g.device.office_id
+def event_stream(office_id: int) -> Response:
+    """The SSE response for an office's floor events, for displays and clerks alike."""
     db.session.remove()  # nothing of the request's session outlives the first byte
     response = Response(
         stream_events(current_app._get_current_object(), office_id, last_event_id()),
         mimetype="text/event-stream",
     )
     response.headers["Cache-Control"] = "no-cache"
-    response.headers["X-Accel-Buffering"] = "no"
+    response.headers["X-Accel-Buffering"] = "no"  # nginx would otherwise buffer the stream
     return response
+
+
+@bp.get("/stream")
+@device_required(DeviceKind.DISPLAY)
+def stream() -> Response:
+    return event_stream(g.device.office_id)
 
 
 @bp.get("/state.json")

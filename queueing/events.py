@@ -16,6 +16,7 @@ import logging
 import socket
 import threading
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, func, select, text
@@ -164,7 +165,12 @@ def attach(engine: Engine, broker: Broker) -> None:
     BROKERS[engine] = broker
 
 
-def record(session: Session, office_id: int, kind: str, payload: dict[str, Any]) -> QueueEvent:
+def record(
+    session: Session,
+    office_id: int,
+    kind: str,
+    payload: dict[str, Any] | Callable[[], dict[str, Any]],
+) -> QueueEvent:
     """Store an event in the caller's transaction; streams are woken after it commits.
 
     Streams read "the events after the last id I sent", so ids must become
@@ -182,6 +188,9 @@ def record(session: Session, office_id: int, kind: str, payload: dict[str, Any])
             text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
             {"key": f"queue_event:{office_id}"},
         )
+    if callable(payload):
+        # Built under the lock: counts read after a concurrent action has committed.
+        payload = payload()
     row = QueueEvent(office_id=office_id, kind=kind, payload=payload)
     session.add(row)
     session.flush()

@@ -15,6 +15,7 @@ from flask import (
     render_template,
     url_for,
 )
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
@@ -73,13 +74,14 @@ def floor_message(exc: FloorError, office: Office) -> str:
 def kiosk_page(error: str | None = None, status: int = 200) -> Any:
     office = g.device.office
     now = utcnow()
-    opens = None if is_open(office, now) else next_opening(office, now)
+    open_now = is_open(office, now)
+    opens = None if open_now else next_opening(office, now)
     services = [s for s in office.services if s.walk_in]
     return render_template(
         "queueing/kiosk.html",
         office=office,
         services=services,
-        open_now=opens is None,
+        open_now=open_now,
         opens=opens and local_datetime(opens, office),
         form=CheckInForm(),
         walk_in_form=WalkInForm(),
@@ -99,7 +101,7 @@ def check_in() -> Any:
     office = g.device.office
     form = CheckInForm()
     if not form.validate_on_submit():
-        return kiosk_page(str(TICKET_NOT_VALID()), 400)
+        return kiosk_page(str(_l("Please scan your QR code or type your booking code.")), 400)
     now = utcnow()
     try:
         booking = find_booking(db.session, office, form.code.data, current_app.config["SECRET_KEY"])
@@ -111,18 +113,14 @@ def check_in() -> Any:
     return redirect(url_for(".ticket", ticket_id=ticket.id))
 
 
-def TICKET_NOT_VALID() -> object:
-    from .errors import TicketNotValid
-
-    return TicketNotValid().message
-
-
 @bp.post("/walk-in/<key>")
 @device_required(DeviceKind.KIOSK)
 def take_number(key: str) -> Any:
     office = g.device.office
     if not WalkInForm().validate_on_submit():
         abort(400)
+    if "\0" in key:  # PostgreSQL refuses NUL in text; no key has one
+        abort(404)
     service = db.session.scalar(
         select(Service).where(Service.office_id == office.id, Service.key == key)
     )

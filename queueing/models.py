@@ -101,6 +101,8 @@ class Ticket(db.Model):
             postgresql_where=db.text("status IN ('called', 'serving')"),
         ),
         Index("ix_ticket_office_day_status", "office_id", "day", "status"),
+        # Recent handling times, read for every estimate.
+        Index("ix_ticket_service_finished", "service_id", "finished_at"),
     )
 
     @property
@@ -172,3 +174,6 @@ class AuditEntry(db.Model):
     action: Mapped[str] = mapped_column(String(30))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # The call cooldown reads a counter's latest call on every call.
+    __table_args__ = (Index("ix_audit_entry_counter_at", "counter_id", "at"),)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from booking.availability import local_today
 from booking.models import Booking, BookingStatus, Counter, Office, Service
 
 from .dispatch import Waiting, eligible, order
@@ -16,10 +16,6 @@ from .estimate import estimated_wait, handling_time
 from .models import IN_LINE, StaffUser, Ticket, TicketStatus
 
 RECENT_CALLS = 8
-
-
-def today(office: Office, now: datetime):
-    return now.astimezone(ZoneInfo(office.timezone)).date()
 
 
 def as_waiting(ticket: Ticket) -> Waiting:
@@ -39,7 +35,7 @@ def line(session: Session, office: Office, now: datetime) -> list[Ticket]:
     tickets = session.scalars(
         select(Ticket).where(
             Ticket.office_id == office.id,
-            Ticket.day == today(office, now),
+            Ticket.day == local_today(office, now),
             Ticket.status.in_(IN_LINE),
         )
     ).all()
@@ -72,37 +68,51 @@ def recent_handling(session: Session, service: Service, limit: int = 20) -> list
     return [end - start for start, end in rows if end and start]
 
 
-def place_in_line(session: Session, ticket: Ticket, now: datetime) -> dict[str, Any]:
-    """How many are ahead of ``ticket`` and the estimated wait, for the kiosk and the phone."""
-    office = ticket.office
-    ahead = 0
-    counters = [c for c in open_counters(session, office) if ticket.service in c.services]
-    if ticket.status in IN_LINE:
-        waiting = line(session, office, now)
-        for other in waiting:
-            if other.id == ticket.id:
-                break
-            if any(eligible(as_waiting(other), c.id, {s.id for s in c.services}) for c in counters):
-                ahead += 1
+def estimate(
+    session: Session, service: Service, ahead: int, queued_at: datetime, now: datetime
+) -> timedelta | None:
+    """The wait for a ticket of ``service`` that joined the line at ``queued_at``.
+
+    Booked visits not yet checked in whose slot started before ``queued_at`` (and
+    may still check in) will be served first, by the priority rule: each takes
+    one handling time on the counters. Later visits never overtake this ticket.
+    """
+    office = service.office
+    counters = [c for c in open_counters(session, office) if service in c.services]
     handling = handling_time(
-        recent_handling(session, ticket.service),
-        timedelta(minutes=ticket.service.duration_minutes),
+        recent_handling(session, service), timedelta(minutes=service.duration_minutes)
     )
-    upcoming = session.scalars(
+    overtaking = session.scalars(
         select(Booking.starts_at).where(
-            Booking.service_id == ticket.service_id,
+            Booking.service_id == service.id,
             Booking.status == BookingStatus.BOOKED,
-            Booking.starts_at > now,
-            Booking.starts_at < now + timedelta(hours=4),
-            # Checked in already: in line (or served), not a visit still to come.
+            Booking.starts_at < queued_at,
+            Booking.starts_at >= now - timedelta(minutes=office.checkin_after_minutes),
             ~select(Ticket.id).where(Ticket.booking_id == Booking.id).exists(),
         )
     ).all()
-    wait = (
-        estimated_wait(ahead, handling, len(counters), now, upcoming)
-        if ticket.status in IN_LINE
-        else timedelta(0)
-    )
+    return estimated_wait(ahead, handling, len(counters), now, overtaking)
+
+
+def competing(session: Session, service: Service, tickets: list[Ticket]) -> list[Ticket]:
+    """Of ``tickets``, those the counters serving ``service`` would also take."""
+    counters = [c for c in open_counters(session, service.office) if service in c.services]
+    return [
+        t
+        for t in tickets
+        if any(eligible(as_waiting(t), c.id, {s.id for s in c.services}) for c in counters)
+    ]
+
+
+def place_in_line(session: Session, ticket: Ticket, now: datetime) -> dict[str, Any]:
+    """How many are ahead of ``ticket`` and the estimated wait, for the kiosk and the phone."""
+    wait: timedelta | None = timedelta(0)
+    ahead = 0
+    if ticket.status in IN_LINE:
+        waiting = line(session, ticket.office, now)
+        before = waiting[: next((i for i, t in enumerate(waiting) if t.id == ticket.id), 0)]
+        ahead = len(competing(session, ticket.service, before))
+        wait = estimate(session, ticket.service, ahead, ticket.queued_at, now)
     return {
         "ticket": ticket.label,
         "status": ticket.status.value,
@@ -115,23 +125,18 @@ def place_in_line(session: Session, ticket: Ticket, now: datetime) -> dict[str, 
 def waiting_counts(session: Session, office: Office, now: datetime) -> list[dict[str, Any]]:
     """Per service: how many wait, and about how long a newcomer would wait now."""
     tickets = line(session, office, now)
-    counters = open_counters(session, office)
     result = []
     for service in office.services:
         if not (service.walk_in or service.bookable_online):
             continue
-        waiting = sum(1 for t in tickets if t.service_id == service.id)
-        handling = handling_time(
-            recent_handling(session, service), timedelta(minutes=service.duration_minutes)
-        )
-        serving = sum(1 for c in counters if service in c.services)
-        wait = estimated_wait(waiting, handling, serving, now)
+        ahead = len(competing(session, service, tickets))
+        wait = estimate(session, service, ahead, now, now)
         result.append(
             {
                 "service": service.key,
                 "names": service.names,
                 "prefix": service.prefix,
-                "waiting": waiting,
+                "waiting": sum(1 for t in tickets if t.service_id == service.id),
                 "wait_minutes": None if wait is None else round(wait.total_seconds() / 60),
             }
         )
@@ -165,7 +170,7 @@ def display_state(session: Session, office: Office, now: datetime) -> dict[str, 
         select(Ticket)
         .where(
             Ticket.office_id == office.id,
-            Ticket.day == today(office, now),
+            Ticket.day == local_today(office, now),
             Ticket.called_at.is_not(None),
         )
         .order_by(Ticket.called_at.desc())

@@ -9,7 +9,6 @@ that is not translated there fails the test rather than being skipped.
 from __future__ import annotations
 
 import io
-import os
 import re
 import shutil
 import time
@@ -28,7 +27,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 from flask import Flask
 from PIL import Image
-from playwright.sync_api import Browser, Locator, Page, Response, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, Response, expect
 from sqlalchemy import func, select
 
 from booking.codes import ALPHABET
@@ -44,17 +43,6 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 PL_CATALOGUE = ROOT / "translations" / "pl" / "LC_MESSAGES" / "messages.po"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-IN_CI = os.environ.get("CI", "").lower() == "true"
 SCREENSHOT_COPY = Path("/tmp/okienko-confirmation.png")
 
 OFFICE_SLUG = "koszalin-zbm"
@@ -63,21 +51,6 @@ SERVICE = "Rozłożenie zaległości na raty"
 NAME = "Zofia Wąsowska-Żółć"
 EMAIL = "zofia.wasowska@example.com"
 CODE_RE = re.compile(rf"^[{ALPHABET}]{{4}}-[{ALPHABET}]{{4}}$")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless; skipped when it is missing, but not in CI."""
-    if not os.access(CHROMIUM, os.X_OK):
-        if IN_CI:
-            pytest.fail(f"CI=true but Chromium is not installed at {CHROMIUM}")
-        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
@@ -89,7 +62,7 @@ def app(app: Flask, smtp: Mailbox) -> Flask:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser context whose language is Polish."""
+    """A fresh browser context whose language is Polish (in conftest's module-wide Chromium)."""
     context = browser.new_context(locale="pl-PL", viewport={"width": 1024, "height": 800})
     context.set_default_timeout(15_000)
     try:

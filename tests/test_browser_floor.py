@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import io
 import itertools
-import os
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +22,7 @@ from typing import TYPE_CHECKING
 import pytest
 import time_machine
 import zxingcpp
-from conftest import book_form, local_start, manage_token
+from conftest import book_form, chromium_or_skip, launch_chromium, local_start, manage_token
 from flask import Flask
 from flask_babel import force_locale
 from PIL import Image
@@ -37,7 +35,6 @@ from playwright.sync_api import (
     Request,
     Response,
     expect,
-    sync_playwright,
 )
 from sqlalchemy import select
 
@@ -53,17 +50,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-IN_CI = os.environ.get("CI", "").lower() == "true"
 DISPLAY_SHOT = Path("/tmp/okienko-display.png")
 TICKET_SHOT = Path("/tmp/okienko-ticket.png")
 
@@ -87,25 +73,7 @@ Y4M_HEADER = b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n"
 
 
 # --- browsers ------------------------------------------------------------------------
-
-
-def chromium_or_skip() -> None:
-    if not os.access(CHROMIUM, os.X_OK):
-        if IN_CI:
-            pytest.fail(f"CI=true but Chromium is not installed at {CHROMIUM}")
-        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless; skipped when it is missing, but not in CI."""
-    chromium_or_skip()
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
+# ``browser`` (conftest.py) is the one plain Chromium of this module.
 
 
 def new_context(browser: Browser, **options: object) -> BrowserContext:
@@ -275,35 +243,26 @@ def test_kiosk_checks_in_a_booking_by_camera(
         clock.move_to(ARRIVES)
         kiosk_link = device_link(app, DeviceKind.KIOSK, "Kiosk 1")
         problems = Problems()
-        with sync_playwright() as playwright:
-            camera_browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM),
-                headless=True,
-                args=[
-                    *CHROMIUM_ARGS,
-                    "--use-fake-ui-for-media-stream",
-                    "--use-fake-device-for-media-stream",
-                    f"--use-file-for-fake-video-capture={video}",
-                ],
+        with launch_chromium(
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        ) as camera_browser:
+            context = new_context(camera_browser)
+            page = problems.watch(context.new_page(), "kiosk")
+            page.goto(kiosk_link)
+            expect(page).to_have_url(re.compile(r"/kiosk/$"))
+            expect(page.locator("#code")).to_be_focused()
+            page.locator("#camera-button").click()
+            expect(page).to_have_url(re.compile(r"/kiosk/ticket/\d+$"))
+            number = page.locator(".slip-number")
+            expect(number).to_have_text(re.compile(rf"^{PREFIX}\d{{3}}$"))
+            shown = number.inner_text().strip()
+            ticket_id = int(page.url.rsplit("/", 1)[-1])
+            qr_loaded = page.locator("img.slip-qr").evaluate(
+                "img => img.complete && img.naturalWidth > 0"
             )
-            try:
-                context = new_context(camera_browser)
-                page = problems.watch(context.new_page(), "kiosk")
-                page.goto(kiosk_link)
-                expect(page).to_have_url(re.compile(r"/kiosk/$"))
-                expect(page.locator("#code")).to_be_focused()
-                page.locator("#camera-button").click()
-                expect(page).to_have_url(re.compile(r"/kiosk/ticket/\d+$"))
-                number = page.locator(".slip-number")
-                expect(number).to_have_text(re.compile(rf"^{PREFIX}\d{{3}}$"))
-                shown = number.inner_text().strip()
-                ticket_id = int(page.url.rsplit("/", 1)[-1])
-                qr_loaded = page.locator("img.slip-qr").evaluate(
-                    "img => img.complete && img.naturalWidth > 0"
-                )
-                assert qr_loaded, "the ticket's QR code did not load"
-            finally:
-                camera_browser.close()
+            assert qr_loaded, "the ticket's QR code did not load"
 
         with app.app_context():
             ticket = db.session.get(Ticket, ticket_id)

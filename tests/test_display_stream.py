@@ -28,40 +28,28 @@ kiosk and clerk sign in as they do in the office: a device link, a password.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import socket
 import statistics
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager, suppress
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import holidays
 import pytest
 import requests
 from flask import Flask
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from booking.app import create_app
 from booking.database import db
 from booking.importer import import_offices
-from booking.models import Office
 from queueing import display, events
-from queueing.cli import replace_device, upsert_staff
-from queueing.models import DeviceKind
+from tests import live_floor
 from tests.conftest import (
-    CSRF_RE,
     IN_CI,
     LiveServer,
     drop_pg_database,
@@ -71,10 +59,21 @@ from tests.conftest import (
     pg_url,
 )
 from tests.conftest import _base_config as base_config
+from tests.live_floor import (
+    Clerk,
+    Floor,
+    Kiosk,
+    Server,
+    Stream,
+    connection_owners,
+    device_session,
+    has_call,
+    office_open_now,
+    percentile,
+    staff_floor,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
 OFFICE = "lobby-live"
-PASSWORD = "counter-password-1"
 SECRET_KEY = "display-stream-test-" + "x" * 40
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -83,86 +82,15 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 # An office that is open now, with its clerks, kiosks and displays
 
 
-def midday_zone() -> tuple[str, str]:
-    """A time zone where it is about noon now, and a country with no public holiday there today.
-
-    The office is open 00:00-23:45 every day; in this zone that covers the whole
-    test run, whatever the hour it starts at (gunicorn runs in other processes,
-    so the clock cannot be travelled there).
-    """
-    offset = 12 - datetime.now(UTC).hour  # -11 .. 12 hours
-    zone = "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"  # POSIX sign: Etc/GMT-2 is UTC+2
-    today = datetime.now(ZoneInfo(zone)).date()
-    for country in ("PL", "CZ", "DE", "GB", "US"):
-        if today not in holidays.country_holidays(country, years=today.year):
-            return zone, country
-    raise AssertionError(f"{today} is a public holiday everywhere")
-
-
-@dataclass
-class Floor:
-    """Who can act at the test office: device tokens and clerk user names."""
-
-    office_id: int
-    counters: dict[str, int]  # name -> id
-    displays: list[str]
-    kiosks: list[str]
-    clerks: list[str]
-
-
 def open_office(app: Flask, displays: int = 1, kiosks: int = 1, clerks: int = 1) -> Floor:
     """Import an office open now, with walk-in services, three counters and no call cooldown."""
-    zone, country = midday_zone()
+    services = [
+        {"key": "lokale", "prefix": "A", "duration": 15, "name": {"en": "A"}},
+        {"key": "oplaty", "prefix": "B", "duration": 15, "name": {"en": "B"}},
+    ]
     with app.app_context():
-        import_offices(
-            db.session,
-            {
-                "office": [
-                    {
-                        "slug": OFFICE,
-                        "name": "Lobby live",
-                        "address": "Testowa 1",
-                        "timezone": zone,
-                        "country": country,
-                        "slot_minutes": 15,
-                        "min_notice_minutes": 0,
-                        "call_cooldown_seconds": 0,
-                        "hours": [
-                            {
-                                "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-                                "open": "00:00",
-                                "close": "23:45",
-                            }
-                        ],
-                        "services": [
-                            {"key": "lokale", "prefix": "A", "duration": 15, "name": {"en": "A"}},
-                            {"key": "oplaty", "prefix": "B", "duration": 15, "name": {"en": "B"}},
-                        ],
-                        "counters": [
-                            {"name": "Okienko 1", "services": "*"},
-                            {"name": "Okienko 2", "services": "*"},
-                            {"name": "Okienko 3", "services": "*"},
-                        ],
-                    }
-                ]
-            },
-        )
-        office = db.session.scalar(select(Office).where(Office.slug == OFFICE))
-        token = lambda link: link.rsplit("/device/", 1)[1]  # noqa: E731
-        floor = Floor(
-            office_id=office.id,
-            counters={c.name: c.id for c in office.counters},
-            displays=[
-                token(replace_device(office, DeviceKind.DISPLAY, f"Ekran {i}"))
-                for i in range(displays)
-            ],
-            kiosks=[
-                token(replace_device(office, DeviceKind.KIOSK, f"Kiosk {i}")) for i in range(kiosks)
-            ],
-            clerks=[f"urzednik{i}" for i in range(clerks)],
-        )
-        for username in floor.clerks:
-            upsert_staff(office, username, username.title(), PASSWORD)
+        import_offices(db.session, {"office": [office_open_now(OFFICE, "Lobby live", services)]})
+        floor = staff_floor(OFFICE, displays, kiosks, [f"urzednik{i}" for i in range(clerks)])
         db.session.commit()
     return floor
 
@@ -174,213 +102,6 @@ def logged_events(app: Flask, office_id: int, after: int = 0) -> list[tuple[int,
             (row.id, row.kind, row.payload.get("ticket_id"))
             for row in events.events_after(session, office_id, after, limit=10_000)
         ]
-
-
-# ---------------------------------------------------------------------------
-# HTTP clients: a display's event stream, a kiosk, a clerk
-
-
-@dataclass
-class Event:
-    kind: str
-    id: int | None
-    data: dict[str, Any]
-    at: float  # time.perf_counter() when its last line arrived
-
-
-class Stream:
-    """One display's SSE connection, read in its own thread; each event with its arrival time."""
-
-    def __init__(
-        self,
-        session: requests.Session,
-        base: str,
-        last_event_id: int | str | None = None,
-        read_timeout: float = 30,
-    ) -> None:
-        headers = {"Accept": "text/event-stream"}
-        if last_event_id is not None:
-            headers["Last-Event-ID"] = str(last_event_id)
-        self.opened = time.perf_counter()
-        self.response = session.get(
-            f"{base}/display/stream", headers=headers, stream=True, timeout=(5, read_timeout)
-        )
-        self.events: list[Event] = []
-        self.retry: int | None = None
-        self.closed = False
-        self.error: BaseException | None = None
-        self.changed = threading.Condition()
-        sock = response_socket(self.response)
-        self.local_port = sock.getsockname()[1] if sock else None
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        if self.response.status_code == 200:
-            self.thread.start()
-
-    def _read(self) -> None:
-        buffer = b""
-        try:
-            for chunk in self.response.iter_content(chunk_size=None):
-                buffer += chunk
-                while b"\n\n" in buffer:
-                    block, buffer = buffer.split(b"\n\n", 1)
-                    self._parse(block.decode(), time.perf_counter())
-        except Exception as exc:  # a closed or timed-out connection ends the stream
-            self.error = exc
-        finally:
-            with self.changed:
-                self.closed = True
-                self.changed.notify_all()
-
-    def _parse(self, block: str, at: float) -> None:
-        kind, event_id, data = "message", None, []
-        for line in block.split("\n"):
-            name, _, value = line.partition(":")
-            value = value.removeprefix(" ")
-            if name == "event":
-                kind = value
-            elif name == "id":
-                event_id = int(value)
-            elif name == "data":
-                data.append(value)
-            elif name == "retry":
-                self.retry = int(value)
-        if data:
-            with self.changed:
-                self.events.append(Event(kind, event_id, json.loads("\n".join(data)), at))
-                self.changed.notify_all()
-
-    def wait_for(self, predicate: Callable[[list[Event]], bool], timeout: float) -> bool:
-        with self.changed:
-            self.changed.wait_for(lambda: predicate(self.events) or self.closed, timeout)
-            return predicate(self.events)
-
-    def state(self, timeout: float = 5) -> Event:
-        assert self.wait_for(lambda ev: bool(ev), timeout), f"no first event: {self.error}"
-        first = self.events[0]
-        assert first.kind == "state", first
-        return first
-
-    def after_state(self) -> list[Event]:
-        with self.changed:
-            return list(self.events[1:])
-
-    def calls(self) -> list[Event]:
-        return [e for e in self.after_state() if e.kind == "call"]
-
-    def close(self) -> None:
-        """Drop the connection as a display losing its network would (wakes the reader)."""
-        sock = response_socket(self.response)
-        if sock is not None:
-            with suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        self.response.close()
-        if self.thread.ident is not None:  # started: the answer was 200
-            self.thread.join(5)
-
-
-def response_socket(response: requests.Response) -> socket.socket | None:
-    """The TCP socket under a streamed response (http.client detaches it from the
-    connection when the server says ``Connection: close``)."""
-    connection = response.raw.connection
-    if connection is not None and connection.sock is not None:
-        return connection.sock
-    reader = getattr(response.raw._fp, "fp", None)  # http.client's buffered socket file
-    return getattr(getattr(reader, "raw", None), "_sock", None)
-
-
-def device_session(base: str, token: str) -> requests.Session:
-    """A browser profile signed in as one kiosk or display through its secret link."""
-    session = requests.Session()
-    answer = session.get(f"{base}/device/{token}", allow_redirects=False, timeout=10)
-    assert answer.status_code == 302, answer.status_code
-    return session
-
-
-class Kiosk:
-    def __init__(self, base: str, token: str) -> None:
-        self.base = base
-        self.session = device_session(base, token)
-        page = self.session.get(f"{base}/kiosk/", timeout=10)
-        self.csrf = CSRF_RE.search(page.text).group(1)
-
-    def walk_in(self, service: str) -> int:
-        """Take a number; the id of the new ticket."""
-        answer = self.session.post(
-            f"{self.base}/kiosk/walk-in/{service}",
-            headers={"X-CSRFToken": self.csrf},
-            allow_redirects=False,
-            timeout=30,
-        )
-        assert answer.status_code == 302, (answer.status_code, answer.text[:300])
-        return int(answer.headers["Location"].rstrip("/").rsplit("/", 1)[1])
-
-
-@dataclass
-class Answer:
-    status: int
-    body: dict[str, Any]
-    worker: int | None = None  # pid of the gunicorn worker that answered, if asked
-
-
-class Clerk:
-    """A clerk using the counter's HTTP API (Accept: application/json, X-CSRFToken)."""
-
-    def __init__(self, base: str, username: str) -> None:
-        self.base = base
-        self.session = requests.Session()
-        page = self.session.get(f"{base}/counter/login", timeout=10)
-        self.csrf = CSRF_RE.search(page.text).group(1)
-        answer = self.session.post(
-            f"{base}/counter/login",
-            data={"csrf_token": self.csrf, "username": username, "password": PASSWORD},
-            allow_redirects=False,
-            timeout=30,
-        )
-        assert answer.status_code == 302, answer.status_code
-
-    def seat(self, counter_id: int) -> None:
-        answer = self.session.post(
-            f"{self.base}/counter/seat",
-            data={"csrf_token": self.csrf, "counter_id": str(counter_id)},
-            allow_redirects=False,
-            timeout=30,
-        )
-        assert answer.status_code == 302, (answer.status_code, answer.text[:300])
-
-    def act(self, path: str, server: Server | None = None) -> Answer:
-        """POST a counter action.
-
-        With ``server``: on a new TCP connection, so any of its workers may take
-        it, and the answer tells which one did (looked up while it is open).
-        """
-        session = self.session
-        if server is not None:
-            session = requests.Session()
-            session.cookies.update(self.session.cookies)
-        try:
-            response = session.post(
-                f"{self.base}/counter/{path}",
-                headers={"Accept": "application/json", "X-CSRFToken": self.csrf},
-                stream=True,
-                timeout=30,
-            )
-            worker = None
-            if server is not None and (sock := response_socket(response)) is not None:
-                worker = connection_owners(server).get(sock.getsockname()[1])
-            body = response.json()
-        finally:
-            if server is not None:
-                session.close()
-        return Answer(response.status_code, body, worker)
-
-    def call_next(self, server: Server | None = None) -> Answer:
-        answer = self.act("call-next", server)
-        assert answer.status == 200 and "ticket" in answer.body, answer
-        return answer
-
-    def finish(self, ticket_id: int, server: Server | None = None) -> None:
-        answer = self.act(f"tickets/{ticket_id}/finish", server)
-        assert answer.status == 200, answer
 
 
 # ---------------------------------------------------------------------------
@@ -576,28 +297,9 @@ def test_only_a_signed_in_display_gets_the_stream(live: tuple[str, Floor]) -> No
     assert device_session(base, floor.displays[0]).get(f"{base}/display/", timeout=10).ok
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    """Debian's Chromium via Playwright, as in test_browser.py; skipped if missing (not in CI)."""
-    from playwright.sync_api import sync_playwright
-
-    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
-
-    if not os.access(CHROMIUM, os.X_OK):
-        if IN_CI:
-            pytest.fail(f"CI=true but Chromium is not installed at {CHROMIUM}")
-        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
 @pytest.mark.browser
 @pytest.mark.parametrize("stream", ["live", "failing"])
-def test_the_display_page_shows_a_call(chromium: Any, live: tuple[str, Floor], stream: str) -> None:
+def test_the_display_page_shows_a_call(browser: Any, live: tuple[str, Floor], stream: str) -> None:
     """The page's own client (static/js/display.js) in Chromium.
 
     Live: the call is on the screen, flagged as new, within a second, and the
@@ -609,7 +311,7 @@ def test_the_display_page_shows_a_call(chromium: Any, live: tuple[str, Floor], s
     ticket = Kiosk(base, floor.kiosks[0]).walk_in("lokale")
     clerk = Clerk(base, floor.clerks[0])
     clerk.seat(floor.counters["Okienko 3"])
-    context = chromium.new_context(locale="pl-PL")
+    context = browser.new_context(locale="pl-PL")
     try:
         page = context.new_page()
         asked: list[str] = []
@@ -809,147 +511,26 @@ def redis_url() -> str:
     return REDIS_URL
 
 
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    base: str
-    log: Path
-    workers: set[int] = field(default_factory=set)
-
-
 @contextmanager
 def gunicorn_servers(
     database_url: str, folder: Path, count: int, workers: int, redis: str | None
 ) -> Iterator[list[Server]]:
     """``count`` gunicorn instances (gthread workers) on one database; stopped afterwards."""
-    servers: list[Server] = []
-    try:
-        for i in range(count):
-            port = free_port()
-            env = {k: v for k, v in os.environ.items() if not k.startswith(("MAIL_", "REDIS_"))}
-            env.update(
-                DATABASE_URL=database_url,
-                SECRET_KEY=SECRET_KEY,
-                RATELIMIT_ENABLED="false",
-                RATELIMIT_STORAGE_URI="memory://",
-                MAIL_OUTBOX=str(folder / "outbox"),
-                PUBLIC_URL=f"http://127.0.0.1:{port}",
-            )
-            if redis:
-                env["REDIS_URL"] = redis
-            log = folder / f"gunicorn-{i}.log"
-            with log.open("wb") as out:
-                process = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "gunicorn",
-                        *NO_CONTROL_SOCKET,
-                        "-k",
-                        "gthread",
-                        "--threads",
-                        "32",
-                        "-w",
-                        str(workers),
-                        "-b",
-                        f"127.0.0.1:{port}",
-                        "--graceful-timeout",
-                        "2",
-                        "wsgi:app",
-                    ],
-                    cwd=ROOT,
-                    env=env,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                )
-            servers.append(Server(process, f"http://127.0.0.1:{port}", log))
-        for server in servers:
-            wait_until_up(server)
+    logs = [folder / f"gunicorn-{i}.log" for i in range(count)]
+    with live_floor.gunicorn_servers(
+        database_url,
+        logs,
+        secret_key=SECRET_KEY,
+        folder=folder,
+        workers=workers,
+        threads=32,
+        redis=redis,
+        graceful_timeout=2,
+    ) as servers:
         yield servers
-    finally:
-        for server in servers:
-            if server.process.poll() is None:
-                server.process.terminate()
-        for server in servers:
-            try:
-                server.process.wait(20)
-            except subprocess.TimeoutExpired:
-                server.process.kill()
-                server.process.wait(10)
     for server in servers:
         output = server.log.read_text(errors="replace")
         assert "Traceback" not in output and "[ERROR]" not in output, output
-
-
-def _no_control_socket() -> list[str]:
-    """gunicorn >= 25 makes ~/.gunicorn/ for its control socket unless told not to."""
-    from gunicorn.config import KNOWN_SETTINGS
-
-    known = any("--no-control-socket" in (s.cli or []) for s in KNOWN_SETTINGS)
-    return ["--no-control-socket"] if known else []
-
-
-NO_CONTROL_SOCKET = _no_control_socket()
-
-
-def wait_until_up(server: Server) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(f"{server.base}/api/v1/offices", timeout=2).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        if time.monotonic() > deadline or server.process.poll() is not None:
-            pytest.fail(f"gunicorn did not start:\n{server.log.read_text(errors='replace')}")
-        time.sleep(0.1)
-    server.workers = worker_pids(server.process.pid)
-    while len(server.workers) < 1:
-        time.sleep(0.1)
-        server.workers = worker_pids(server.process.pid)
-
-
-def worker_pids(master: int) -> set[int]:
-    pids = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == master:
-                pids.add(int(entry))
-    return pids
-
-
-def connection_owners(server: Server) -> dict[int, int]:
-    """Client port -> pid of the gunicorn worker holding that connection (from /proc)."""
-    port = int(server.base.rsplit(":", 1)[1])
-    for _ in range(50):
-        inode_owner = {}
-        for pid in worker_pids(server.process.pid):
-            fds: list[str] = []
-            with suppress(OSError):
-                fds = os.listdir(f"/proc/{pid}/fd")
-            for fd in fds:
-                with suppress(OSError):  # an fd may close while we look
-                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
-                    if target.startswith("socket:["):
-                        inode_owner[int(target[8:-1])] = pid
-        owners, unowned = {}, 0
-        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-            fields = line.split()
-            local, remote, state, inode = fields[1], fields[2], fields[3], int(fields[9])
-            if int(local.split(":")[1], 16) != port or state != "01":  # ESTABLISHED only
-                continue
-            if inode in inode_owner:
-                owners[int(remote.split(":")[1], 16)] = inode_owner[inode]
-            else:
-                unowned += 1  # accepted by the kernel, not yet by a worker
-        if not unowned:
-            return owners
-        time.sleep(0.02)
-    return owners
 
 
 @pytest.fixture
@@ -979,16 +560,6 @@ def pg_floor(pg_template: str, tmp_path: Path) -> Iterator[Callable[..., tuple[s
             db.engine.dispose()
     for name in names:
         drop_pg_database(name)
-
-
-def has_call(ticket_id: int) -> Callable[[list[Event]], bool]:
-    """A stream predicate: the call of ``ticket_id`` has arrived."""
-    return lambda ev: any(e.kind == "call" and e.data["ticket_id"] == ticket_id for e in ev)
-
-
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[max(0, -(-len(ordered) * p // 100) - 1)]
 
 
 DISPLAYS = 20

@@ -88,6 +88,8 @@ def signed_in_device(
     response = client.get(device_link(app, kind, name, office))
     target = "/kiosk/" if kind == DeviceKind.KIOSK else "/display/"
     assert response.status_code == 302 and response.headers["Location"].endswith(target)
+    # A device starts in its office's language; these tests read the English texts.
+    client.get(f"{target}?lang=en")
     return client
 
 
@@ -674,7 +676,8 @@ def test_park_and_resume(any_app: Flask, clock: Any) -> None:
     clock.shift(timedelta(minutes=1))
     ok(clerk.act(parked_id, "finish"))
     done = ticket(any_app, parked_id)
-    assert done.status == TicketStatus.DONE and done.calls == 2
+    # Calls count the current turn: after parking the resume was the first call again.
+    assert done.status == TicketStatus.DONE and done.calls == 1
     assert done.called_at == NOW + timedelta(minutes=8)
     assert [a[0] for a in audit(any_app, parked_id)] == [
         "walk_in",
@@ -1135,8 +1138,7 @@ def test_kiosk_ticket_shows_place_in_line_and_estimated_wait(app: Flask, clock: 
 
 
 def test_booked_visits_are_slotted_into_the_estimate(app: Flask) -> None:
-    book(app, utc("2026-11-25", "10:30"))
-    book(app, utc("2026-11-25", "12:00"), email="later@example.com")
+    book(app, utc("2026-11-25", "10:30"), email="later@example.com")
     with time_machine.travel(NOW, tick=False):
         kiosk = signed_in_device(app)
         Clerk(app, "koszalin1", "Stanowisko 1")
@@ -1144,7 +1146,13 @@ def test_booked_visits_are_slotted_into_the_estimate(app: Flask) -> None:
         walk_in(kiosk)
         last = walk_in(kiosk)
         page = kiosk.get(f"/kiosk/ticket/{last}").get_data(as_text=True)
-    # 2 ahead × 30 min = 60 min; the 10:30 visit falls inside it (+30), the 12:00 one does not.
+    # 2 ahead × 30 min. The 10:30 visit would join the line after these walk-ins:
+    # by the priority rule it never goes before them, so it adds nothing.
+    assert "2 people ahead of you" in page and "about 60 min" in page
+    book(app, utc("2026-11-25", "09:45"))  # its slot began before the walk-ins came
+    with time_machine.travel(NOW, tick=False):
+        page = kiosk.get(f"/kiosk/ticket/{last}").get_data(as_text=True)
+    # It may still check in (15 minutes' grace) and would then be served first: +30.
     assert "2 people ahead of you" in page and "about 90 min" in page
 
 
@@ -1310,3 +1318,90 @@ def test_odd_ids_from_clerks_are_refused_not_crashed(any_app: Flask, raw: str) -
             404,
         )
         assert clerk.post(f"/counter/tickets/{'9' * 30}/finish").status_code == 404
+
+
+def test_no_show_counts_the_calls_at_the_counter_that_took_over(app: Flask, clock: Any) -> None:
+    kiosk = signed_in_device(app)
+    ticket_id = walk_in(kiosk)
+    first = Clerk(app, "first", "Stanowisko 1")
+    second = Clerk(app, "second", "Stanowisko 2")
+    ok(first.call_next())
+    for _ in range(2):
+        clock.shift(timedelta(seconds=11))
+        ok(first.act(ticket_id, "recall"))
+    ok(first.act(ticket_id, "transfer", to=f"counter:{counter_id(app, 'Stanowisko 2')}"))
+    ok(second.act(ticket_id, "call"))
+    refused(second.act(ticket_id, "no-show"), 409, "not_allowed")
+
+
+def test_a_new_device_link_signs_out_browsers_using_the_old_one(app: Flask) -> None:
+    kiosk = signed_in_device(app)
+    assert kiosk.get("/kiosk/").status_code == 200
+    device_link(app, DeviceKind.KIOSK, "Kiosk 1")  # the link is replaced
+    assert kiosk.get("/kiosk/").status_code == 403
+
+
+def test_a_kiosk_starts_in_its_offices_language(app: Flask) -> None:
+    client = app.test_client()
+    client.get(device_link(app, DeviceKind.KIOSK, "Kiosk 1"), headers={"Accept-Language": "en"})
+    page = client.get("/kiosk/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<html lang="pl">' in page
+
+
+def test_staff_login_is_rate_limited_and_starts_a_new_session(app: Flask) -> None:
+    from booking.app import create_app
+
+    limited = create_app(
+        {
+            **{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY", "MAIL_OUTBOX")},
+            "INSTANCE_PATH": app.instance_path,
+            "TESTING": True,
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "LOGIN_RATE_LIMIT": "3 per minute",
+        }
+    )
+    client = limited.test_client()
+    token = csrf_token(client, "/counter/login")
+    statuses = [
+        client.post(
+            "/counter/login", data={"csrf_token": token, "username": "x", "password": "y"}
+        ).status_code
+        for _ in range(4)
+    ]
+    assert statuses == [401, 401, 401, 429]
+    nul = app.test_client()
+    answer = nul.post(
+        "/counter/login",
+        data={"csrf_token": csrf_token(nul, "/counter/login"), "username": "a\0b", "password": "y"},
+    )
+    assert answer.status_code == 400
+
+
+def test_a_clerk_who_left_can_be_released_from_the_counter(app: Flask, clock: Any) -> None:
+    kiosk = signed_in_device(app)
+    ticket_id = walk_in(kiosk)
+    gone = Clerk(app, "gone", "Stanowisko 1")
+    ok(gone.call_next())
+    assert Clerk(app, "next", None).seat("Stanowisko 1").status_code == 409
+    result = app.test_cli_runner().invoke(args=["staff", "disable", "gone"])
+    assert result.exit_code == 0 and "parked" in result.output, result.output
+    assert ticket(app, ticket_id).status == TicketStatus.PARKED
+    assert Clerk(app, "next2", "Stanowisko 1")  # the seat is free again
+    assert gone.client.get("/counter/").status_code == 302  # logged out: disabled
+
+
+def test_numbers_start_again_at_local_midnight_not_utc_midnight(app: Flask) -> None:
+    from tests.test_concurrency import single_counter_office
+
+    single_counter_office(app)  # Europe/Warsaw, open round the clock
+    before = datetime(2026, 11, 25, 22, 40, tzinfo=UTC)  # 23:40 in Warsaw
+    after = datetime(2026, 11, 25, 23, 10, tzinfo=UTC)  # 00:10 on the 26th, same UTC date
+    with time_machine.travel(before, tick=False):
+        kiosk = signed_in_device(app, office="one-counter")
+        first, second = walk_in(kiosk, "long"), walk_in(kiosk, "long")
+    with time_machine.travel(after, tick=False):
+        kiosk = signed_in_device(app, name="Kiosk 2", office="one-counter")
+        third = walk_in(kiosk, "long")
+    assert [label(app, t) for t in (first, second, third)] == ["L001", "L002", "L001"]
+    assert ticket(app, third).day == date(2026, 11, 26)

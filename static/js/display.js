@@ -11,6 +11,7 @@
   var waitTemplate = root.dataset.wait;
   var calls = [];          // newest first
   var stateId = 0;         // events up to this id are already in the last state
+  var lastId = 0;          // the newest event this page has seen, to resume from
   var lastSeen = Date.now();
   var source = null;
   var pollTimer = null;
@@ -57,8 +58,13 @@
     list.forEach(function (line) { notices.append(text("p", "notice", line)); });
   }
 
+  function seen(id) {
+    if (id > lastId) lastId = id;
+  }
+
   function applyState(state) {
     stateId = state.last_event_id || 0;
+    seen(stateId);
     calls = state.calls.filter(function (c) { return c.counter; }).map(function (c) {
       return { id: c.ticket_id, ticket: c.ticket, counter: c.counter };
     });
@@ -85,6 +91,19 @@
     } catch (e) { /* no audio device: the blinking still shows the call */ }
   }
 
+  // The voice list fills in asynchronously: look again when it changes.
+  var voices = [];
+  function loadVoices() { voices = window.speechSynthesis ? speechSynthesis.getVoices() : []; }
+  if (window.speechSynthesis) {
+    loadVoices();
+    speechSynthesis.addEventListener("voiceschanged", loadVoices);
+  }
+  function localVoice() {
+    return voices.filter(function (v) {
+      return v.localService && v.lang.toLowerCase().indexOf(lang) === 0;
+    })[0];
+  }
+
   function speak(call) {
     if (!("speechSynthesis" in window)) return;
     // "A023" is read as "A 0 2 3"; only voices on the device are used, so no network.
@@ -92,9 +111,7 @@
       .replace("{counter}", call.counter || "");
     var utterance = new SpeechSynthesisUtterance(words);
     utterance.lang = lang;
-    var voice = speechSynthesis.getVoices().filter(function (v) {
-      return v.localService && v.lang.toLowerCase().indexOf(lang) === 0;
-    })[0];
+    var voice = localVoice();
     if (voice) utterance.voice = voice;
     speechSynthesis.speak(utterance);
   }
@@ -102,6 +119,7 @@
   function onCall(event) {
     var id = Number(event.lastEventId || 0);
     var data = JSON.parse(event.data);
+    seen(id);
     lastSeen = Date.now();
     renderWaiting(data.waiting);
     if (id && id <= stateId) return; // replayed and already in the state
@@ -114,6 +132,7 @@
 
   function onUpdate(event) {
     lastSeen = Date.now();
+    seen(Number(event.lastEventId || 0));
     var data = JSON.parse(event.data || "{}");
     renderWaiting(data.waiting);
   }
@@ -144,7 +163,9 @@
 
   function connect() {
     if (source) source.close();
-    source = new EventSource(root.dataset.stream);
+    // A new EventSource sends no Last-Event-ID: name the last event seen, so calls made
+    // while the page was cut off are replayed and announced.
+    source = new EventSource(root.dataset.stream + (lastId ? "?last_event_id=" + lastId : ""));
     source.addEventListener("state", function (e) { lastSeen = Date.now(); applyState(JSON.parse(e.data)); });
     source.addEventListener("call", onCall);
     source.addEventListener("recall", onCall);
