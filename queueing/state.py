@@ -68,8 +68,18 @@ def recent_handling(session: Session, service: Service, limit: int = 20) -> list
     return [end - start for start, end in rows if end and start]
 
 
+def serving(session: Session, service: Service) -> list[Counter]:
+    """The open counters that serve ``service``."""
+    return [c for c in open_counters(session, service.office) if service in c.services]
+
+
 def estimate(
-    session: Session, service: Service, ahead: int, queued_at: datetime, now: datetime
+    session: Session,
+    service: Service,
+    ahead: int,
+    queued_at: datetime,
+    now: datetime,
+    counters: list[Counter],
 ) -> timedelta | None:
     """The wait for a ticket of ``service`` that joined the line at ``queued_at``.
 
@@ -78,7 +88,6 @@ def estimate(
     one handling time on the counters. Later visits never overtake this ticket.
     """
     office = service.office
-    counters = [c for c in open_counters(session, office) if service in c.services]
     handling = handling_time(
         recent_handling(session, service), timedelta(minutes=service.duration_minutes)
     )
@@ -94,9 +103,8 @@ def estimate(
     return estimated_wait(ahead, handling, len(counters), now, overtaking)
 
 
-def competing(session: Session, service: Service, tickets: list[Ticket]) -> list[Ticket]:
-    """Of ``tickets``, those the counters serving ``service`` would also take."""
-    counters = [c for c in open_counters(session, service.office) if service in c.services]
+def competing(tickets: list[Ticket], counters: list[Counter]) -> list[Ticket]:
+    """Of ``tickets``, those ``counters`` (the ones serving a service) would also take."""
     return [
         t
         for t in tickets
@@ -111,8 +119,9 @@ def place_in_line(session: Session, ticket: Ticket, now: datetime) -> dict[str, 
     if ticket.status in IN_LINE:
         waiting = line(session, ticket.office, now)
         before = waiting[: next((i for i, t in enumerate(waiting) if t.id == ticket.id), 0)]
-        ahead = len(competing(session, ticket.service, before))
-        wait = estimate(session, ticket.service, ahead, ticket.queued_at, now)
+        counters = serving(session, ticket.service)
+        ahead = len(competing(before, counters))
+        wait = estimate(session, ticket.service, ahead, ticket.queued_at, now, counters)
     return {
         "ticket": ticket.label,
         "status": ticket.status.value,
@@ -129,8 +138,9 @@ def waiting_counts(session: Session, office: Office, now: datetime) -> list[dict
     for service in office.services:
         if not (service.walk_in or service.bookable_online):
             continue
-        ahead = len(competing(session, service, tickets))
-        wait = estimate(session, service, ahead, now, now)
+        counters = serving(session, service)
+        ahead = len(competing(tickets, counters))
+        wait = estimate(session, service, ahead, now, now, counters)
         result.append(
             {
                 "service": service.key,

@@ -1405,3 +1405,10 @@ def test_numbers_start_again_at_local_midnight_not_utc_midnight(app: Flask) -> N
         third = walk_in(kiosk, "long")
     assert [label(app, t) for t in (first, second, third)] == ["L001", "L002", "L001"]
     assert ticket(app, third).day == date(2026, 11, 26)
+
+
+def test_after_a_ticket_the_kiosk_returns_to_the_offices_language(app: Flask, clock: Any) -> None:
+    kiosk = signed_in_device(app)  # switched to English, as a resident might
+    page = kiosk.get(f"/kiosk/ticket/{walk_in(kiosk)}").get_data(as_text=True)
+    done = re.search(r'<a class="button big" href="([^"]+)">Done</a>', page).group(1)
+    assert "<html lang=\"pl\">" in kiosk.get(html.unescape(done)).get_data(as_text=True)
