@@ -34,6 +34,7 @@ from playwright.sync_api import (
     Page,
     Request,
     Response,
+    Route,
     expect,
 )
 from sqlalchemy import select
@@ -401,4 +402,116 @@ def test_kiosk_refuses_a_forged_qr_code(
 
     with app.app_context():
         assert db.session.scalars(select(Ticket)).all() == []
+    assert problems == []
+
+
+# --- 4. the display loses its connection ---------------------------------------------
+
+STREAM = "**/display/stream*"
+# The display's voice, recorded instead of spoken: what it announces.
+RECORD_SPEECH = """
+window.spoken = [];
+if (window.speechSynthesis) {
+    window.speechSynthesis.speak = utterance => { window.spoken.push(utterance.text); };
+}
+"""
+
+
+def test_display_announces_a_call_made_while_it_was_cut_off(
+    app: Flask, live_server: LiveServer, browser: Browser
+) -> None:
+    """A call made while the display's stream is dead is announced once it reconnects.
+
+    The cut is the silent kind the page's watchdog is there for: the stream is dropped
+    and the page's new request for it goes nowhere (held, never answered), so no error
+    reaches the page; it neither retries by itself nor falls back to polling (whose
+    own check would announce the call anyway). After 40 s without an event the
+    watchdog opens a new EventSource, which sends no Last-Event-ID: only the
+    ``?last_event_id=`` the page adds makes the server replay the call after the
+    state, and only a replayed call blinks and is spoken. Without it the call would
+    just be in the state's list, unannounced.
+    """
+    app.config["PUBLIC_URL"] = live_server.url
+    problems = Problems()
+    network = {"up": True}
+    held: list[Route] = []
+
+    def stream_route(route: Route) -> None:
+        if network["up"]:
+            route.continue_()
+        else:
+            held.append(route)  # never answered, until the page gives up on it
+
+    with time_machine.travel(OPEN_MONDAY, tick=True):
+        kiosk_link = device_link(app, DeviceKind.KIOSK, "Kiosk 1")
+        display_link = device_link(app, DeviceKind.DISPLAY, "Lobby display")
+        add_clerk(app)
+        kiosk_context = new_context(browser)
+        display_context = new_context(browser, viewport={"width": 1920, "height": 1080})
+        clerk_context = new_context(browser)
+        try:
+            kiosk = problems.watch(kiosk_context.new_page(), "kiosk")
+            display = problems.watch(display_context.new_page(), "display")
+            clerk = problems.watch(clerk_context.new_page(), "clerk")
+
+            # Clerk and kiosk first: the test waits on the display's watchdog.
+            clerk.goto(f"{live_server.url}/counter/login")
+            clerk.fill("#username", CLERK)
+            clerk.fill("#password", CLERK_PASSWORD)
+            clerk.locator("form.form button[type=submit]").click()
+            expect(clerk).to_have_url(re.compile(r"/counter/$"))
+            clerk.select_option("#counter_id", label=COUNTER)
+            clerk.locator("form.seat button[type=submit]").click()
+            expect(clerk.locator("#call-next")).to_be_visible()
+            kiosk.goto(kiosk_link)
+            expect(kiosk).to_have_url(re.compile(r"/kiosk/$"))
+
+            display_context.add_init_script(RECORD_SPEECH)
+            display.route(STREAM, stream_route)
+            display.goto(display_link)
+            expect(display).to_have_url(re.compile(r"/display/$"))
+            waiting_r = display.locator(
+                "#waiting li", has=display.locator(".prefix", has_text=re.compile(f"^{PREFIX}$"))
+            )
+            expect(waiting_r.locator(".count")).to_have_text("0")  # the stream's first state
+            display.evaluate("window.notReloaded = true")
+
+            # A resident takes a number; the display, live, counts it.
+            kiosk.locator(
+                ".service-button", has=kiosk.locator(".prefix", has_text=re.compile(f"^{PREFIX}$"))
+            ).click()
+            expect(kiosk.locator(".slip-number")).to_have_text(f"{PREFIX}001")
+            expect(waiting_r.locator(".count")).to_have_text("1")
+
+            # The connection dies: the stream is dropped, and asking for it again hangs.
+            network["up"] = False
+            with display.expect_request(STREAM):
+                display.evaluate("window.okienkoDisplay.connect()")
+            expect(display.locator("#connection")).to_be_hidden()  # no error seen
+
+            # Meanwhile the clerk calls the resident; the display misses it.
+            expect(clerk.locator(f'tr[data-ticket="{PREFIX}001"]')).to_be_visible()
+            clerk.locator("#call-next").click()
+            expect(clerk.locator(".slip-number")).to_have_attribute("data-current", f"{PREFIX}001")
+            assert len(held) == 1, "the display's stream was not cut"
+            expect(display.locator("li.call")).to_have_count(0)
+            expect(waiting_r.locator(".count")).to_have_text("1")
+            assert display.evaluate("window.spoken") == []
+
+            # The network is back. The watchdog looks every 5 s for 40 s of silence.
+            network["up"] = True
+            call = display.locator(f'li.call[data-ticket="{PREFIX}001"]')
+            expect(call).to_have_class(re.compile(r"\bblink\b"), timeout=50_000)
+            expect(call.locator(".call-counter")).to_have_text(COUNTER)
+            expect(call).to_have_class(re.compile(r"\bnewest\b"))
+            expect(display.locator("li.call")).to_have_count(1)
+            expect(waiting_r.locator(".count")).to_have_text("0")
+            expect(display.locator("#connection")).to_be_hidden()
+            display.wait_for_function("window.spoken.length > 0")  # 0.8 s after the chime
+            spoken = display.evaluate("window.spoken")
+            assert len(spoken) == 1 and " ".join(f"{PREFIX}001") in spoken[0], spoken
+            assert display.evaluate("window.notReloaded") is True, "the display page reloaded"
+        finally:
+            for context in (kiosk_context, display_context, clerk_context):
+                context.close()
     assert problems == []

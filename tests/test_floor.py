@@ -1411,4 +1411,4 @@ def test_after_a_ticket_the_kiosk_returns_to_the_offices_language(app: Flask, cl
     kiosk = signed_in_device(app)  # switched to English, as a resident might
     page = kiosk.get(f"/kiosk/ticket/{walk_in(kiosk)}").get_data(as_text=True)
     done = re.search(r'<a class="button big" href="([^"]+)">Done</a>', page).group(1)
-    assert "<html lang=\"pl\">" in kiosk.get(html.unescape(done)).get_data(as_text=True)
+    assert '<html lang="pl">' in kiosk.get(html.unescape(done)).get_data(as_text=True)

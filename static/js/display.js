@@ -11,7 +11,7 @@
   var waitTemplate = root.dataset.wait;
   var calls = [];          // newest first
   var stateId = 0;         // events up to this id are already in the last state
-  var lastId = 0;          // the newest event this page has seen, to resume from
+  var lastId = -1;         // the newest event this page has seen (0: none yet), to resume from
   var lastSeen = Date.now();
   var source = null;
   var pollTimer = null;
@@ -165,7 +165,7 @@
     if (source) source.close();
     // A new EventSource sends no Last-Event-ID: name the last event seen, so calls made
     // while the page was cut off are replayed and announced.
-    source = new EventSource(root.dataset.stream + (lastId ? "?last_event_id=" + lastId : ""));
+    source = new EventSource(root.dataset.stream + (lastId >= 0 ? "?last_event_id=" + lastId : ""));
     source.addEventListener("state", function (e) { lastSeen = Date.now(); applyState(JSON.parse(e.data)); });
     source.addEventListener("call", onCall);
     source.addEventListener("recall", onCall);
