@@ -20,20 +20,15 @@ from sqlalchemy.orm import Session
 from .availability import booking_window, nearest_free, schedule_for, taken_cells
 from .codes import hash_token, new_booking_code, new_token
 from .models import CELL_CONSTRAINT, Booking, BookingSlot, BookingStatus, Office, Service
+from .refusals import Refusal
 from .slots import candidate_starts, cells, free_counter
 
 
-class BookingError(Exception):
-    """A booking request that cannot be met; ``error`` is a stable code for the API."""
+class BookingError(Refusal):
+    """A booking request that cannot be met."""
 
     error = "booking_error"
     message: object = _l("This booking cannot be made.")
-    status = 409
-
-    def __init__(self, message: object | None = None) -> None:
-        if message is not None:
-            self.message = message
-        super().__init__(str(self.message))
 
 
 class SlotTaken(BookingError):

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from booking.refusals import Refusal
 
-class FloorError(Exception):
+
+class FloorError(Refusal):
+    """A kiosk or counter action that cannot be done."""
+
     error = "floor_error"
     message: object = _l("This cannot be done now.")
-    status = 409
-
-    def __init__(self, message: object | None = None, **details: object) -> None:
-        if message is not None:
-            self.message = message
-        self.details = details
-        super().__init__(str(self.message))
 
 
 class TicketNotValid(FloorError):
