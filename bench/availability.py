@@ -50,6 +50,7 @@ import psycopg  # noqa: E402
 from flask import Flask  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
+from booking.admission import Outcome  # noqa: E402
 from booking.app import create_app  # noqa: E402
 from booking.availability import (  # noqa: E402
     availability,
@@ -70,6 +71,8 @@ from booking.slots import (  # noqa: E402
 )
 
 OFFICE = "bytom-zielna"
+# The fill stands for residents who passed the admission declaration.
+PASSED = Outcome(True)
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -185,7 +188,9 @@ def fill_office(
                 f"Bench Resident {bookings}", f"fill-{bookings}@example.org", None, "pl"
             )
             try:
-                booking, _token = create_booking(session, office, service, start, contact, now)
+                booking, _token = create_booking(
+                    session, office, service, start, contact, now, outcome=PASSED
+                )
             except SlotTaken:
                 # Not expected with one writer; the savepoint already undid the attempt.
                 refused += 1

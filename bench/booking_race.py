@@ -53,11 +53,14 @@ import psycopg  # noqa: E402
 import requests  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from booking.admission import DEFAULT_QUESTIONS  # noqa: E402
 from booking.importer import DEMO_FILE  # noqa: E402
 
 OFFICE = "bytom-zielna"
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 SECRET_KEY = "bench-race-secret-" + "x" * 40
+# Every resident passes the admission declaration of the sanitary regime.
+ADMITTED = {key: False for key, _texts in DEFAULT_QUESTIONS}
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -252,6 +255,7 @@ def run_client(
                 "email": f"race-{run_id}-{index}-{attempt}@example.org",
                 "language": "pl",
                 "consent": True,
+                "declaration": ADMITTED,
             }
             result.attempts += 1
             began = clock()
@@ -295,6 +299,7 @@ def cap_post(
         "email": email,
         "language": "pl",
         "consent": True,
+        "declaration": ADMITTED,
     }
     barrier.wait(30)
     try:

@@ -11,16 +11,18 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from . import notifications
+from . import admission, notifications
 from .availability import availability, local_today
-from .bookings import BookingError, Contact, SlotTaken, cancel_booking, create_booking
+from .bookings import Contact, SlotTaken, cancel_booking, create_booking
 from .codes import hash_token, normalize_code
 from .database import db, utcnow
 from .errors import json_error
 from .extensions import limiter
 from .forms import ContactForm
-from .models import Booking, Office, Service
+from .i18n import localized
+from .models import Booking, BookingMode, Office, Service
 from .openapi import spec
+from .refusals import Refusal
 from .views import iso, parse_start
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -38,6 +40,8 @@ BOOKING_FIELDS = {
     "phone": str,
     "language": str,
     "consent": bool,
+    "mode": str,
+    "declaration": dict,
 }
 
 
@@ -59,8 +63,8 @@ def _api_error(exc: ApiError):
     return json_error(exc.status, exc.error, exc.message, **exc.extra)
 
 
-@api.errorhandler(BookingError)
-def _booking_error(exc: BookingError):
+@api.errorhandler(Refusal)
+def _booking_error(exc: Refusal):
     extra = (
         {"alternatives": [iso(s) for s in exc.alternatives]} if isinstance(exc, SlotTaken) else {}
     )
@@ -78,6 +82,43 @@ def office_json(office: Office) -> dict[str, Any]:
         "language": office.language,
         "phone": office.phone,
         "email": office.email,
+    }
+
+
+def admission_json(office: Office, locale: str) -> dict[str, Any] | None:
+    """The sanitary regime, so a client can ask the questions itself; None if never set up."""
+    policy = office.admission
+    if policy is None or not policy.enabled:
+        return None
+    return {
+        "from": policy.first_day.isoformat() if policy.first_day else None,
+        "to": policy.last_day.isoformat() if policy.last_day else None,
+        "questions": [
+            {"key": q.key, "text": q.text(locale), "refuse_on": "yes" if q.refuse_on else "no"}
+            for q in admission.questions(office)
+        ],
+        "notices": localized(policy.notices, locale) or [],
+    }
+
+
+def remote_json(office: Office, service: Service, locale: str) -> dict[str, Any]:
+    """Where to turn instead of coming in: the service's department, the office, post."""
+    department = service.department
+    return {
+        "department": None
+        if department is None
+        else {
+            "name": department.name(locale),
+            "email": department.email,
+            "phones": [
+                {"number": p["number"], "topic": localized(p["topics"], locale)}
+                for p in department.phones
+            ],
+        },
+        "phone": office.phone,
+        "email": office.email,
+        "drop_box": office.drop_box_text(locale),
+        "postal_address": office.postal_address or f"{office.name}, {office.address}",
     }
 
 
@@ -101,6 +142,7 @@ def booking_json(booking: Booking, locale: str) -> dict[str, Any]:
         "counter": booking.counter.name,
         "starts_at": iso(booking.starts_at),
         "ends_at": iso(booking.ends_at),
+        "mode": booking.mode.value,
         "documents": booking.service.documents_for(locale),
     }
 
@@ -175,6 +217,7 @@ def office(slug: str):
         {
             **office_json(office),
             "services": [service_json(s, locale) for s in office.services if s.bookable_online],
+            "admission": admission_json(office, locale),
         }
     )
 
@@ -276,13 +319,68 @@ def create():
     contact = Contact(
         form.name.data, form.email.data or None, form.phone.data or None, form.language.data
     )
-    booking, token = create_booking(db.session, office, service, start, contact, utcnow())
+    now = utcnow()
+    mode = body.get("mode") or BookingMode.IN_PERSON.value
+    if mode not in {m.value for m in BookingMode}:
+        message = _l("The mode must be in_person or phone.")
+        raise ApiError(400, "invalid_mode", message, field="mode")
+    outcome = declared(
+        office, service, start, contact, BookingMode(mode), body.get("declaration"), now
+    )
+    booking, token = create_booking(
+        db.session,
+        office,
+        service,
+        start,
+        contact,
+        now,
+        mode=BookingMode(mode),
+        outcome=outcome,
+    )
     db.session.commit()
     notifications.booking_confirmed(booking, token)
     manage = current_app.config["PUBLIC_URL"].rstrip("/") + url_for("booking.manage", token=token)
     return jsonify(
         {**booking_json(booking, str(get_locale())), "token": token, "manage_url": manage}
     ), 201
+
+
+def declared(
+    office: Office,
+    service: Service,
+    start: Any,
+    contact: Contact,
+    mode: BookingMode,
+    declaration: dict[str, Any] | None,
+    now: Any,
+) -> admission.Outcome | None:
+    """The declaration's outcome for a visit in person under the regime; a refusal is kept and
+    answered with the remote channels."""
+    if mode != BookingMode.IN_PERSON or not admission.regime_active_at(office, start):
+        return None
+    asked = admission.questions(office)
+    given = declaration or {}
+    values = {q.key: given.get(q.key) for q in asked}
+    if any(not isinstance(v, bool) for v in values.values()):
+        raise ApiError(
+            400,
+            "answers_missing",
+            admission.AnswersMissing.message,
+            field="declaration",
+            questions=[q.key for q in asked],
+        )
+    outcome = admission.evaluate(asked, values)
+    if not outcome.admitted:
+        admission.record(db.session, office, "booking", outcome, now)
+        db.session.commit()
+        notifications.refused_before_booking(office, service, start, contact)
+        raise ApiError(
+            403,
+            "not_admitted",
+            admission.NotAdmitted.message,
+            remote=remote_json(office, service, str(get_locale())),
+        )
+    return outcome
 
 
 @api.get("/bookings/<code>")

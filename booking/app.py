@@ -67,6 +67,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         local_date=formatting.local_date,
         month_name=formatting.month_name,
         local_day=formatting.local_day,
+        phone=formatting.phone,
+        localized=formatting.in_locale,
     )
 
     @app.context_processor

@@ -17,9 +17,19 @@ from sqlalchemy import delete, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from . import admission
 from .availability import booking_window, nearest_free, schedule_for, taken_cells
 from .codes import hash_token, new_booking_code, new_token
-from .models import CELL_CONSTRAINT, Booking, BookingSlot, BookingStatus, Office, Service
+from .models import (
+    CELL_CONSTRAINT,
+    Booking,
+    BookingMode,
+    BookingSlot,
+    BookingStatus,
+    BookingToken,
+    Office,
+    Service,
+)
 from .refusals import Refusal
 from .slots import candidate_starts, cells, free_counter
 
@@ -65,6 +75,18 @@ class TooManyChanges(BookingError):
 class NotActive(BookingError):
     error = "not_active"
     message = _l("This booking has been cancelled or has already taken place.")
+
+
+class PhoneNeeded(BookingError):
+    error = "phone_needed"
+    message = _l("Please give a phone number the office can call for a phone consultation.")
+    status = 422
+
+
+class RebookTooSoon(BookingError):
+    error = "rebook_too_soon"
+    message = _l("After a refused admission, a visit in person can be booked from %(time)s.")
+    status = 422
 
 
 # Each move sends a mail: a cap keeps a stranger's address from being flooded.
@@ -175,6 +197,32 @@ def active_bookings_for(session: Session, office: Office, contact: Contact, now:
     )
 
 
+def rebook_from_for(
+    session: Session, office: Office, contact: Contact, now: datetime
+) -> datetime | None:
+    """When a contact refused admission lately may come in person again; None if not refused.
+
+    A new booking with the same e-mail or phone is no way around the waiting days.
+    """
+    policy = office.admission
+    if policy is None or not policy.rebook_after_days:
+        return None
+    matches = []
+    if contact.email:
+        matches.append(func.lower(Booking.email) == contact.email.lower())
+    if contact.phone:
+        matches.append(Booking.phone == contact.phone)
+    refused = session.scalars(
+        select(Booking).where(
+            Booking.office_id == office.id,
+            Booking.status == BookingStatus.REFUSED,
+            Booking.refused_at > now - timedelta(days=policy.rebook_after_days + 1),
+            or_(*matches),
+        )
+    ).all()
+    return max((admission.rebook_from(b) for b in refused), default=None)
+
+
 def _unused_code(session: Session) -> str:
     while True:
         code = new_booking_code()
@@ -189,16 +237,35 @@ def create_booking(
     start: datetime,
     contact: Contact,
     now: datetime,
+    *,
+    mode: BookingMode = BookingMode.IN_PERSON,
+    outcome: admission.Outcome | None = None,
 ) -> tuple[Booking, str]:
-    """Book ``start`` for ``contact``; returns the booking and its manage token (shown once)."""
+    """Book ``start`` for ``contact``; returns the booking and its manage token.
+
+    A visit in person on a day of the sanitary regime needs a passing
+    declaration (``outcome``); a phone consultation needs a phone number.
+    """
+    if mode == BookingMode.PHONE and not contact.phone:
+        raise PhoneNeeded()
+    checked = mode == BookingMode.IN_PERSON and admission.regime_active_at(office, start)
+    if checked and outcome is None:
+        raise admission.NotChecked()
+    if checked and outcome is not None and not outcome.admitted:
+        raise admission.NotAdmitted()
     counters = _free_counters(session, office, service, start, now)
     lock_contact(session, office, contact)
     if active_bookings_for(session, office, contact, now) >= office.max_active_bookings_per_contact:
         raise TooManyBookings()
+    if mode == BookingMode.IN_PERSON:
+        earliest = rebook_from_for(session, office, contact, now)
+        if earliest is not None and start < earliest:
+            raise RebookTooSoon(time=earliest)
     token = new_token()
     booking = Booking(
         code=_unused_code(session),
         manage_token_hash=hash_token(token),
+        mode=mode,
         office_id=office.id,
         service_id=service.id,
         starts_at=start,
@@ -214,10 +281,12 @@ def create_booking(
     )
     if not _hold(session, booking, counters, timedelta(minutes=office.slot_minutes)):
         raise SlotTaken(nearest_free(session, office, service, start, now))
+    if checked and outcome is not None:
+        admission.record(session, office, "booking", outcome, now, booking=booking)
     return booking, token
 
 
-def _lock_booking(session: Session, booking: Booking) -> None:
+def lock_booking(session: Session, booking: Booking) -> None:
     """Hold the booking's row until commit and read it afresh.
 
     A cancel and a move of the same booking at once (two tabs, a double submit,
@@ -231,7 +300,7 @@ def reschedule_booking(
     session: Session, booking: Booking, start: datetime, now: datetime
 ) -> Booking:
     """Move an active booking to another free start of the same service."""
-    _lock_booking(session, booking)
+    lock_booking(session, booking)
     if not booking.active or booking.starts_at <= now:
         raise NotActive()
     if booking.sequence >= MAX_CHANGES:
@@ -253,13 +322,123 @@ def reschedule_booking(
 
 def cancel_booking(session: Session, booking: Booking, now: datetime) -> Booking:
     """Cancel and free the counter time at once."""
-    _lock_booking(session, booking)
+    lock_booking(session, booking)
     if not booking.active or booking.starts_at <= now:
         raise NotActive()
     booking.status = BookingStatus.CANCELLED
     booking.cancelled_at = now
     booking.sequence += 1
+    _free_cells(session, booking)
+    session.flush()
+    return booking
+
+
+def link_token(session: Session, booking: Booking, now: datetime) -> str:
+    """A new secret link to the booking's page, for a mail sent later (a refusal, a reminder).
+
+    The first token is shown once and only its hash is kept, so a later mail
+    gets a token of its own; each opens the same page until the booking's
+    data is erased.
+    """
+    token = new_token()
+    session.add(BookingToken(booking_id=booking.id, token_hash=hash_token(token), created_at=now))
+    session.flush()
+    return token
+
+
+def _free_cells(session: Session, booking: Booking) -> None:
     session.execute(delete(BookingSlot).where(BookingSlot.booking_id == booking.id))
     session.expire(booking, ["slots"])
+
+
+def refuse_booking(session: Session, booking: Booking, now: datetime) -> Booking:
+    """Not admitted under the sanitary regime: mark the booking and free its counter time."""
+    lock_booking(session, booking)
+    if not booking.active:
+        raise NotActive()
+    booking.status = BookingStatus.REFUSED
+    booking.refused_at = now
+    booking.sequence += 1
+    _free_cells(session, booking)
     session.flush()
+    return booking
+
+
+def _rehold(session: Session, booking: Booking, now: datetime) -> None:
+    office, service = booking.office, booking.service
+    counters = [c.id for c in service.counters]
+    if not _hold(session, booking, counters, timedelta(minutes=office.slot_minutes)):
+        raise SlotTaken(nearest_free(session, office, service, booking.starts_at, now))
+
+
+def to_phone(session: Session, booking: Booking, phone: str | None, now: datetime) -> Booking:
+    """A refused visit becomes a phone consultation at the same time, if the time is still free."""
+    lock_booking(session, booking)
+    if booking.status != BookingStatus.REFUSED or booking.ends_at <= now:
+        raise NotActive()
+    if phone:
+        booking.phone = phone
+    if not booking.phone:
+        raise PhoneNeeded()
+    _check_cap(session, booking, now)
+    with session.begin_nested():
+        _rehold(session, booking, now)
+        booking.status = BookingStatus.BOOKED
+        booking.mode = BookingMode.PHONE
+        booking.sequence += 1
+    return booking
+
+
+def contact_of(booking: Booking) -> Contact:
+    return Contact(booking.name, booking.email, booking.phone, booking.language)
+
+
+def _check_cap(session: Session, booking: Booking, now: datetime) -> None:
+    """A refused booking that comes back counts towards its contact's cap again."""
+    contact = contact_of(booking)
+    lock_contact(session, booking.office, contact)
+    if (
+        active_bookings_for(session, booking.office, contact, now)
+        >= booking.office.max_active_bookings_per_contact
+    ):
+        raise TooManyBookings()
+
+
+def rebook(
+    session: Session,
+    booking: Booking,
+    start: datetime,
+    now: datetime,
+    outcome: admission.Outcome | None = None,
+) -> Booking:
+    """Book a refused visit again in person, no earlier than the office's waiting days,
+    and on a day of the sanitary regime only with a passing declaration."""
+    lock_booking(session, booking)
+    if booking.status != BookingStatus.REFUSED:
+        raise NotActive()
+    if booking.sequence > MAX_CHANGES:
+        raise TooManyChanges()
+    earliest = admission.rebook_from(booking)
+    if start < earliest:
+        raise RebookTooSoon(time=earliest)
+    office, service = booking.office, booking.service
+    checked = admission.regime_active_at(office, start)
+    if checked and outcome is None:
+        raise admission.NotChecked()
+    if checked and outcome is not None and not outcome.admitted:
+        raise admission.NotAdmitted()
+    counters = _free_counters(session, office, service, start, now, ignore_booking=booking.id)
+    _check_cap(session, booking, now)
+    old = (booking.starts_at, booking.ends_at, booking.counter_id)
+    with session.begin_nested():
+        booking.starts_at = start
+        booking.ends_at = start + timedelta(minutes=service.duration_minutes)
+        if not _hold(session, booking, counters, timedelta(minutes=office.slot_minutes)):
+            booking.starts_at, booking.ends_at, booking.counter_id = old
+            raise SlotTaken(nearest_free(session, office, service, start, now))
+        booking.status = BookingStatus.BOOKED
+        booking.mode = BookingMode.IN_PERSON
+        booking.sequence += 1
+    if checked and outcome is not None:
+        admission.record(session, office, "booking", outcome, now, booking=booking)
     return booking

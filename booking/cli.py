@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 
-from .database import db
-from .importer import OfficeConfigError, load_file
+from . import admission
+from .database import db, utcnow
+from .importer import OfficeConfigError, apply_admission, load_file
 from .models import Office
 
 offices_cli = AppGroup("offices", help="Set up offices from configuration files.")
+admission_cli = AppGroup("admission", help="The sanitary admission check.")
 
 
 def import_file(path: Path) -> list[Office]:
@@ -37,5 +41,51 @@ def import_command(file: Path) -> None:
     import_file(file)
 
 
+def find_office(slug: str) -> Office:
+    office = db.session.scalar(select(Office).where(Office.slug == slug))
+    if office is None:
+        raise click.ClickException(f"no office {slug!r}")
+    return office
+
+
+@admission_cli.command("on")
+@click.argument("slug")
+@click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), help="First day.")
+@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), help="Last day.")
+def admission_on(slug: str, first: object, last: object) -> None:
+    """Switch the sanitary regime on for office SLUG, from and to a day if given."""
+    office = find_office(slug)
+    if office.admission is None:  # never configured: the default questions and notices
+        apply_admission(office, {})
+    assert office.admission is not None
+    office.admission.enabled = True
+    office.admission.first_day = first.date() if isinstance(first, date) else None
+    office.admission.last_day = last.date() if isinstance(last, date) else None
+    db.session.commit()
+    click.echo(f"{slug}: sanitary regime on, {len(office.questions)} questions")
+
+
+@admission_cli.command("off")
+@click.argument("slug")
+def admission_off(slug: str) -> None:
+    """Switch the sanitary regime off for office SLUG."""
+    office = find_office(slug)
+    if office.admission is not None:
+        office.admission.enabled = False
+    db.session.commit()
+    click.echo(f"{slug}: sanitary regime off")
+
+
+@admission_cli.command("purge")
+@click.option("--days", type=int, help="Keep this many days (default ADMISSION_RETENTION_DAYS).")
+def admission_purge(days: int | None) -> None:
+    """Delete admission outcomes older than the retention period."""
+    keep = days if days is not None else current_app.config["ADMISSION_RETENTION_DAYS"]
+    removed = admission.purge(db.session, utcnow(), timedelta(days=keep))
+    db.session.commit()
+    click.echo(f"{removed} admission outcomes deleted (older than {keep} days)")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(offices_cli)
+    app.cli.add_command(admission_cli)

@@ -64,6 +64,8 @@ def from_environment(instance: Path) -> dict[str, Any]:
         "MAIL_SENDER": os.environ.get("MAIL_SENDER", "Okienko <no-reply@okienko.local>"),
         "MAIL_OUTBOX": os.environ.get("MAIL_OUTBOX", str(instance / "outbox")),
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+        # Outcomes of the sanitary admission check (health data) are deleted after this.
+        "ADMISSION_RETENTION_DAYS": int(os.environ.get("ADMISSION_RETENTION_DAYS", "14")),
         "ICS_UID_DOMAIN": os.environ.get("ICS_UID_DOMAIN", "okienko.local"),
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),

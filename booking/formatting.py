@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 from babel.dates import format_date, format_datetime, format_time
 from flask_babel import get_locale
 
+from .i18n import localized
 from .models import Office
+from .refusals import Refusal
 
 
 def _locale() -> str:
@@ -39,3 +42,34 @@ def month_name(day: date) -> str:
 
 def local_day(instant: datetime, office: Office) -> date:
     return instant.astimezone(ZoneInfo(office.timezone)).date()
+
+
+def phone(number: str) -> str:
+    """+48325325935 as '+48 32 532 59 35'; anything unparsable as it is."""
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return number
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def in_locale(texts: dict) -> object:
+    """An office's text table (pl/cs/en) in the reader's language."""
+    return localized(texts, _locale())
+
+
+def _when(value: object, office: Office, now: datetime) -> object:
+    """A time today as "09:30"; on another day with the date, so nobody comes back wrongly."""
+    if not isinstance(value, datetime):
+        return value
+    if local_day(value, office) == local_day(now, office):
+        return local_time(value, office)
+    return local_datetime(value, office)
+
+
+def refusal_message(exc: Refusal, office: Office, now: datetime | None = None) -> str:
+    """The refusal in the reader's language, with times shown in the office's zone."""
+    now = now or datetime.now(UTC)
+    values = {key: _when(value, office, now) for key, value in exc.details.items()}
+    text = str(exc.message)
+    return text % values if values and "%(" in text else text

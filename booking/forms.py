@@ -7,12 +7,13 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from .contact import ContactError, normalize_email, normalize_phone
 from .i18n import LANGUAGE_NAMES, LANGUAGES
+from .models import AdmissionQuestion
 
 
 def plain_name(form: Any, field: Any) -> None:
@@ -54,6 +55,8 @@ class ContactForm(FlaskForm):
         validators=[DataRequired(_l("Please agree to the privacy notice to book."))],
     )
     start = HiddenField(validators=[DataRequired(_l("Please choose a time."))])
+    # "phone": a phone consultation, offered to whoever may not come in person.
+    mode = HiddenField(default="in_person")
 
     def __init__(self, *args: Any, region: str = "PL", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -75,6 +78,14 @@ class ContactForm(FlaskForm):
 
     def validate(self, extra_validators: Any = None) -> bool:
         ok = super().validate(extra_validators)
+        if self.mode.data not in ("in_person", "phone"):
+            self.mode.data = "in_person"
+        if self.mode.data == "phone" and not self.phone.data and not self.phone.errors:
+            self.phone.errors = [
+                *self.phone.errors,
+                _l("Please give a phone number the office can call for a phone consultation."),
+            ]
+            ok = False
         if (
             not self.email.data
             and not self.phone.data
@@ -95,3 +106,33 @@ class ConfirmForm(FlaskForm):
 
 class RescheduleForm(FlaskForm):
     start = HiddenField(validators=[DataRequired(_l("Please choose a time."))])
+
+
+def question_field(question: AdmissionQuestion) -> str:
+    return f"q_{question.key}"
+
+
+def with_declaration(base: type[FlaskForm], asked: list[AdmissionQuestion], locale: str) -> type:
+    """``base`` with a yes/no answer for each admission question, all required."""
+    fields = {
+        question_field(q): RadioField(
+            q.text(locale),
+            choices=[SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No"))],
+            validators=[InputRequired(_l("Please answer this question."))],
+        )
+        for q in asked
+    }
+    return type(f"{base.__name__}WithDeclaration", (base,), fields)
+
+
+def answers(form: FlaskForm, asked: list[AdmissionQuestion]) -> dict[str, bool | None]:
+    """Yes as True, no as False, nothing as None: the form's answers by question key."""
+    result: dict[str, bool | None] = {}
+    for q in asked:
+        value = form[question_field(q)].data
+        result[q.key] = {"yes": True, "no": False}.get(value)
+    return result
+
+
+class DeclarationForm(FlaskForm):
+    """The admission questions alone: before the visit online, or at the kiosk."""

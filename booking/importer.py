@@ -14,11 +14,24 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
+import phonenumbers
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .admission import DEFAULT_NOTICES, DEFAULT_QUESTIONS
 from .i18n import LANGUAGES
-from .models import Booking, BookingStatus, Closure, Counter, Office, OpeningHours, Service
+from .models import (
+    AdmissionPolicy,
+    AdmissionQuestion,
+    Booking,
+    BookingStatus,
+    Closure,
+    Counter,
+    Department,
+    Office,
+    OpeningHours,
+    Service,
+)
 
 # Numeric office settings and their defaults.
 NUMBERS = {
@@ -60,6 +73,95 @@ def _texts(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict) or not set(value) <= set(LANGUAGES):
         raise OfficeConfigError(f"{where}: give a table with keys among {', '.join(LANGUAGES)}")
     return dict(value)
+
+
+def _complete(value: Any, where: str) -> dict[str, Any]:
+    """Texts a resident reads at the door or in a refusal: every language must be there."""
+    texts = _texts(value, where)
+    missing = [lang for lang in LANGUAGES if not texts.get(lang)]
+    if missing:
+        raise OfficeConfigError(f"{where}: missing the {', '.join(missing)} text")
+    return texts
+
+
+def _phone(text: Any, where: str) -> str:
+    try:
+        number = phonenumbers.parse(str(text), None)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise OfficeConfigError(f"{where}: {text!r} is not a phone number in +48 ... form")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _apply_departments(office: Office, entries: list[dict[str, Any]]) -> dict[str, Department]:
+    existing = {d.key: d for d in office.departments}
+    seen: dict[str, Department] = {}
+    for position, entry in enumerate(entries):
+        key = entry.get("key")
+        where = f"office {office.slug}, department {key or '?'}"
+        if not key or key in seen:
+            raise OfficeConfigError(f"{where}: needs a key unique in the directory")
+        kind = entry.get("kind", "department")
+        if kind not in ("department", "branch"):
+            raise OfficeConfigError(f"{where}: kind is 'department' or 'branch'")
+        department = existing.get(key) or Department(key=key)
+        department.kind = kind
+        department.position = position
+        department.names = _complete(entry.get("name"), f"{where}, name")
+        department.email = entry.get("email")
+        department.address = entry.get("address")
+        department.phones = [
+            {
+                "number": _phone(phone.get("number"), f"{where}, phone"),
+                "topics": _complete(phone["topic"], f"{where}, phone topic")
+                if "topic" in phone
+                else {},
+            }
+            for phone in entry.get("phones", [])
+        ]
+        seen[key] = department
+    office.departments[:] = list(seen.values())
+    return seen
+
+
+def apply_admission(office: Office, entry: dict[str, Any] | None) -> None:
+    """The sanitary regime: off unless configured; the seed's four questions by default."""
+    entry = entry or {}
+    where = f"office {office.slug}, admission"
+    policy = office.admission or AdmissionPolicy()
+    policy.enabled = bool(entry.get("enabled", False))
+    policy.first_day = _date(entry.get("from"), where)
+    policy.last_day = _date(entry.get("to"), where)
+    if policy.first_day and policy.last_day and policy.first_day > policy.last_day:
+        raise OfficeConfigError(f"{where}: 'from' is after 'to'")
+    for key, default in (("link_hours_before", 24), ("rebook_after_days", 7)):
+        value = entry.get(key, default)
+        if not isinstance(value, int) or value < 0:
+            raise OfficeConfigError(f"{where}: '{key}' must be a whole number")
+        setattr(policy, key, value)
+    notices = entry.get("notices", DEFAULT_NOTICES)
+    policy.notices = _texts(notices, f"{where}, notices")
+    office.admission = policy
+    asked = entry.get("questions") or [
+        {"key": key, "text": texts, "refuse_on": "yes"} for key, texts in DEFAULT_QUESTIONS
+    ]
+    existing = {q.key: q for q in office.questions}
+    questions = []
+    for position, item in enumerate(asked):
+        key = str(item.get("key", ""))
+        if not key.isascii() or not key.replace("_", "").isalnum() or len(key) > 40:
+            raise OfficeConfigError(f"{where}: question key {key!r} must be letters, digits or _")
+        if item.get("refuse_on") not in ("yes", "no"):
+            raise OfficeConfigError(f"{where}, question {key}: refuse_on is 'yes' or 'no'")
+        question = existing.get(key) or AdmissionQuestion(key=key)
+        question.position = position
+        question.texts = _complete(item.get("text"), f"{where}, question {key}")
+        question.refuse_on = item["refuse_on"] == "yes"
+        questions.append(question)
+    if len({q.key for q in questions}) != len(questions):
+        raise OfficeConfigError(f"{where}: question keys must be unique")
+    office.questions[:] = questions
 
 
 def _check_office(data: dict[str, Any]) -> None:
@@ -134,7 +236,9 @@ def _apply_hours(office: Office, entries: list[dict[str, Any]]) -> None:
             )
 
 
-def _apply_services(office: Office, entries: list[dict[str, Any]]) -> dict[str, Service]:
+def _apply_services(
+    office: Office, entries: list[dict[str, Any]], departments: dict[str, Department]
+) -> dict[str, Service]:
     existing = {s.key: s for s in office.services}
     prefixes: set[str] = set()
     for position, entry in enumerate(entries):
@@ -157,6 +261,10 @@ def _apply_services(office: Office, entries: list[dict[str, Any]]) -> dict[str, 
         service.documents = _texts(entry.get("documents", {}), f"{where}, documents")
         service.bookable_online = bool(entry.get("online", True))
         service.walk_in = bool(entry.get("walk_in", True))
+        department = entry.get("department")
+        if department is not None and department not in departments:
+            raise OfficeConfigError(f"{where}: unknown department {department!r}")
+        service.department = departments.get(department) if department else None
         if key not in existing:
             office.services.append(service)
         existing[key] = service
@@ -187,7 +295,12 @@ def _apply_counters(
 
 
 def import_offices(session: Session, data: dict[str, Any]) -> list[Office]:
-    """Create or update the offices described in ``data`` (parsed TOML); the caller commits."""
+    """Create or update the offices described in ``data`` (parsed TOML); the caller commits.
+
+    Offices of one organisation share its contact directory: ``[directory.NAME]``
+    lists departments once, and each office names it with ``directory = NAME``.
+    """
+    directories = data.get("directory", {})
     result = []
     for entry in data.get("office", []):
         _check_office(entry)
@@ -204,6 +317,8 @@ def import_offices(session: Session, data: dict[str, Any]) -> list[Office]:
         office.phone = entry.get("phone")
         office.email = entry.get("email")
         office.website = entry.get("website")
+        office.postal_address = entry.get("postal_address")
+        office.drop_box = _texts(entry.get("drop_box", {}), f"office {office.slug}, drop_box")
         for key, default in NUMBERS.items():
             value = entry.get(key, default)
             if not isinstance(value, int) or value < 0 or (key == "slot_minutes" and not value):
@@ -224,7 +339,14 @@ def import_offices(session: Session, data: dict[str, Any]) -> list[Office]:
                     reason=closure.get("reason", ""),
                 )
             )
-        services = _apply_services(office, entry.get("services", []))
+        directory = entry.get("directory")
+        if directory is not None and directory not in directories:
+            raise OfficeConfigError(f"office {office.slug}: unknown directory {directory!r}")
+        departments = _apply_departments(
+            office, directories[directory].get("departments", []) if directory else []
+        )
+        apply_admission(office, entry.get("admission"))
+        services = _apply_services(office, entry.get("services", []), departments)
         _apply_counters(office, entry.get("counters", []), services)
         result.append(office)
     session.flush()

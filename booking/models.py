@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime, time
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -11,7 +12,6 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
-    Enum,
     ForeignKey,
     Integer,
     String,
@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .database import UTCDateTime, db, utcnow
+from .database import UTCDateTime, db, string_enum, utcnow
 from .i18n import localized
 
 counter_services = Table(
@@ -57,6 +57,9 @@ class Office(db.Model):
     max_calls: Mapped[int] = mapped_column(Integer, default=3)
     call_cooldown_seconds: Mapped[int] = mapped_column(Integer, default=10)
     notices: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    # Remote channels offered to whoever should not come in person.
+    postal_address: Mapped[str | None] = mapped_column(String(300))
+    drop_box: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
 
     services: Mapped[list[Service]] = relationship(
         back_populates="office", cascade="all, delete-orphan", order_by="Service.position"
@@ -70,8 +73,20 @@ class Office(db.Model):
     closures: Mapped[list[Closure]] = relationship(
         back_populates="office", cascade="all, delete-orphan"
     )
+    departments: Mapped[list[Department]] = relationship(
+        back_populates="office", cascade="all, delete-orphan", order_by="Department.position"
+    )
+    admission: Mapped[AdmissionPolicy | None] = relationship(
+        back_populates="office", cascade="all, delete-orphan"
+    )
+    questions: Mapped[list[AdmissionQuestion]] = relationship(
+        back_populates="office", cascade="all, delete-orphan", order_by="AdmissionQuestion.position"
+    )
 
     __table_args__ = (CheckConstraint("slot_minutes > 0", name="slot_positive"),)
+
+    def drop_box_text(self, locale: str) -> str:
+        return localized(self.drop_box, locale)
 
 
 class Service(db.Model):
@@ -86,8 +101,13 @@ class Service(db.Model):
     prefix: Mapped[str] = mapped_column(String(1))
     bookable_online: Mapped[bool] = mapped_column(Boolean, default=True)
     walk_in: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Who handles the matter without a visit: named on a refused admission.
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("department.id", ondelete="SET NULL")
+    )
 
     office: Mapped[Office] = relationship(back_populates="services")
+    department: Mapped[Department | None] = relationship()
     counters: Mapped[list[Counter]] = relationship(
         secondary=counter_services, back_populates="services", order_by="Counter.position"
     )
@@ -155,9 +175,100 @@ class Closure(db.Model):
     __table_args__ = (CheckConstraint("first_day <= last_day", name="range_order"),)
 
 
+class Department(db.Model):
+    """A department or branch office of the office's organisation, with its direct lines."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20), default="department")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    names: Mapped[dict[str, str]] = mapped_column(JSON)
+    email: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(String(300))
+    # [{"number": "+48325325935", "topics": {"pl": ..., "cs": ..., "en": ...}}, ...]
+    phones: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+    office: Mapped[Office] = relationship(back_populates="departments")
+
+    __table_args__ = (UniqueConstraint("office_id", "key"),)
+
+    def name(self, locale: str) -> str:
+        return localized(self.names, locale)
+
+
+class AdmissionPolicy(db.Model):
+    """An office's sanitary regime: on or off, for which days, and its rules."""
+
+    office_id: Mapped[int] = mapped_column(
+        ForeignKey("office.id", ondelete="CASCADE"), primary_key=True
+    )
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_day: Mapped[date | None] = mapped_column(Date)
+    last_day: Mapped[date | None] = mapped_column(Date)
+    notices: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    # The online answer opens this long before the visit (the reminder links to it).
+    link_hours_before: Mapped[int] = mapped_column(Integer, default=24)
+    # A refused resident may book in person again this many days after the refusal.
+    rebook_after_days: Mapped[int] = mapped_column(Integer, default=7)
+
+    office: Mapped[Office] = relationship(back_populates="admission")
+
+
+class AdmissionQuestion(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(40))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    texts: Mapped[dict[str, str]] = mapped_column(JSON)
+    # The answer that keeps the visitor out: True for "yes", False for "no".
+    refuse_on: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    office: Mapped[Office] = relationship(back_populates="questions")
+
+    __table_args__ = (UniqueConstraint("office_id", "key"),)
+
+    def text(self, locale: str) -> str:
+        return localized(self.texts, locale)
+
+
+class AdmissionCheck(db.Model):
+    """The outcome of one admission check: never the answers, and deleted soon.
+
+    Health answers are special-category data. Only whether the visitor was
+    admitted is kept, with the key of the question (or the clerk's listed
+    reason) that refused them, and the row is deleted after a short time.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id", ondelete="CASCADE"))
+    booking_id: Mapped[int | None] = mapped_column(
+        ForeignKey("booking.id", ondelete="CASCADE"), index=True
+    )
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id", ondelete="SET NULL"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id", ondelete="SET NULL"))
+    place: Mapped[str] = mapped_column(String(20))
+    admitted: Mapped[bool] = mapped_column(Boolean)
+    question: Mapped[str | None] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    __table_args__ = (
+        CheckConstraint("place IN ('booking', 'online', 'kiosk', 'counter')", name="place_known"),
+    )
+
+
 class BookingStatus(enum.StrEnum):
     BOOKED = "booked"
     CANCELLED = "cancelled"
+    # Not admitted under the sanitary regime: the counter time is freed.
+    REFUSED = "refused"
+
+
+class BookingMode(enum.StrEnum):
+    IN_PERSON = "in_person"
+    # The clerk calls the resident's number at the booked time.
+    PHONE = "phone"
 
 
 class Booking(db.Model):
@@ -170,13 +281,13 @@ class Booking(db.Model):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[BookingStatus] = mapped_column(
-        Enum(
-            BookingStatus,
-            native_enum=False,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        string_enum(BookingStatus),
         default=BookingStatus.BOOKED,
+    )
+    mode: Mapped[BookingMode] = mapped_column(
+        string_enum(BookingMode),
+        default=BookingMode.IN_PERSON,
+        server_default=BookingMode.IN_PERSON.value,
     )
     name: Mapped[str] = mapped_column(String(120))
     email: Mapped[str | None] = mapped_column(String(254), index=True)
@@ -187,6 +298,7 @@ class Booking(db.Model):
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     office: Mapped[Office] = relationship()
     service: Mapped[Service] = relationship()
@@ -203,6 +315,21 @@ class Booking(db.Model):
     @property
     def active(self) -> bool:
         return self.status == BookingStatus.BOOKED
+
+    @property
+    def by_phone(self) -> bool:
+        return self.mode == BookingMode.PHONE
+
+
+class BookingToken(db.Model):
+    """Another secret link to a booking's page, minted for a later mail; stored hashed."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(
+        ForeignKey("booking.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 CELL_CONSTRAINT = "uq_booking_slot_counter_start"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from email.utils import parseaddr
 
 from flask import current_app, render_template, url_for
@@ -9,11 +10,14 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from . import admission
+from .bookings import Contact, link_token
 from .codes import format_code
 from .database import db, utcnow
+from .formatting import local_date, local_day
 from .ics import booking_calendar
 from .mail import Attachment, build_message, deliver
-from .models import Booking
+from .models import Booking, Office, Service
 from .tickets import qr_png, ticket_payload
 
 
@@ -41,17 +45,23 @@ def _ics_attachment(booking: Booking, cancel: bool) -> Attachment:
     )
 
 
+def public_url(endpoint: str, **values: object) -> str:
+    return current_app.config["PUBLIC_URL"].rstrip("/") + url_for(endpoint, **values)
+
+
 def _send(
-    booking: Booking, template: str, subject: object, token: str | None, cancel: bool
+    booking: Booking,
+    template: str,
+    subject: object,
+    token: str | None,
+    cancel: bool,
+    **extra: object,
 ) -> None:
     if not booking.email:
         return
     with force_locale(booking.language):
-        manage_url = (
-            current_app.config["PUBLIC_URL"].rstrip("/") + url_for("booking.manage", token=token)
-            if token
-            else None
-        )
+        manage_url = public_url("booking.manage", token=token) if token else None
+        day = local_day(booking.starts_at, booking.office)
         context = {
             "booking": booking,
             "office": booking.office,
@@ -59,9 +69,16 @@ def _send(
             "code": format_code(booking.code),
             "manage_url": manage_url,
             "locale": booking.language,
+            "notices": []
+            if booking.by_phone
+            else admission.notices(booking.office, day, booking.language),
+            "admission_url": public_url("booking.admission_check", token=token)
+            if token and booking.active and admission.needs_check(booking)
+            else None,
+            **extra,
         }
         attachments = [_ics_attachment(booking, cancel)]
-        if not cancel:
+        if not cancel and not booking.by_phone:
             payload = ticket_payload(booking.code, current_app.config["SECRET_KEY"])
             attachments.append(Attachment("ticket.png", qr_png(payload), "image", "png"))
         message = build_message(
@@ -94,7 +111,61 @@ def booking_rescheduled(booking: Booking, token: str) -> None:
     _send(booking, "rescheduled", subject, token, cancel=False)
 
 
+def booking_to_phone(booking: Booking, token: str) -> None:
+    code = format_code(booking.code)
+    subject = _l("Your booking %(code)s is now a phone consultation", code=code)
+    _send(booking, "confirmation", subject, token, cancel=False)
+
+
 def booking_cancelled(booking: Booking) -> None:
     code = format_code(booking.code)
     subject = _l("Your booking %(code)s has been cancelled", code=code)
     _send(booking, "cancellation", subject, None, cancel=True)
+
+
+def admission_refused(booking: Booking) -> None:
+    """Where to turn instead, with the next steps: a phone consultation or a later visit."""
+    code = format_code(booking.code)
+    subject = _l("Your visit %(code)s: please do not come in person", code=code)
+    if not booking.email:
+        return
+    token = link_token(db.session, booking, utcnow())
+    db.session.commit()
+    with force_locale(booking.language):
+        rebook_day = local_date(local_day(admission.rebook_from(booking), booking.office))
+    _send(booking, "refused", subject, token, cancel=True, rebook_day=rebook_day)
+
+
+def refused_before_booking(
+    office: Office, service: Service, start: datetime, contact: Contact
+) -> None:
+    """A declaration refused while booking: nothing was booked, but the resident is told,
+    in their language, where to turn instead. Nothing about it is stored."""
+    if not contact.email:
+        return
+    with force_locale(contact.language):
+        context = {
+            "office": office,
+            "service": service,
+            "start": start,
+            "locale": contact.language,
+            "book_url": public_url("booking.office", slug=office.slug),
+        }
+        message = build_message(
+            current_app.config["MAIL_SENDER"],
+            contact.email,
+            str(
+                _l(
+                    "Please do not come in person: %(service)s",
+                    service=service.name(contact.language),
+                )
+            ),
+            render_template("mail/refused_at_booking.txt", **context),
+            render_template("mail/refused_at_booking.html", **context),
+            (),
+        )
+    db.session.commit()
+    try:
+        deliver(message, current_app.config)
+    except OSError:
+        current_app.logger.exception("refusal mail for %s not delivered", office.slug)

@@ -31,10 +31,22 @@ ERRORS = {
     "not_active": "The booking is cancelled or has already begun.",
     "too_large": "The body is larger than 64 KiB.",
     "rate_limited": "Too many requests; try again after Retry-After seconds.",
+    "invalid_mode": "mode is neither in_person nor phone.",
+    "answers_missing": "A visit in person on a day of the office's sanitary regime needs "
+    "`declaration`, a true or false answer to every question; `questions` lists their keys.",
+    "not_admitted": "An answer in `declaration` refuses admission: nothing is booked (only that "
+    "outcome is kept, briefly). `remote` says how to handle the matter without coming in; a "
+    "phone consultation (mode phone) at the same time is possible.",
+    "phone_needed": "A phone consultation needs a phone number.",
 }
 # The fields that come with some codes besides ``error`` and ``message``.
 FIELD = ["unknown_field", "invalid_type", "missing_field", "invalid_start", "invalid_parameter"]
-EXTRA = dict.fromkeys(FIELD, "field") | {"invalid_fields": "fields", "slot_taken": "alternatives"}
+EXTRA = dict.fromkeys(FIELD, "field") | {
+    "invalid_fields": "fields",
+    "slot_taken": "alternatives",
+    "answers_missing": "questions",
+    "not_admitted": "remote",
+}
 TIMESTAMP = {
     "type": "string",
     "format": "date-time",
@@ -134,12 +146,13 @@ def schemas() -> dict[str, Schema]:
     }
     booking = {
         "code": string("Code to read out and to look the booking up by.", pattern="^[0-9A-Z]{8}$"),
-        "status": string(enum=["booked", "cancelled"]),
+        "status": string(enum=["booked", "cancelled", "refused"]),
         "office": string("Office slug."),
         "service": string("Service key."),
         "counter": string("The counter (service point) of the visit."),
         "starts_at": TIMESTAMP,
         "ends_at": TIMESTAMP,
+        "mode": string("A visit in person, or a phone consultation.", enum=["in_person", "phone"]),
         "documents": array(string(), description="What to bring, in the request language."),
     }
     minutes = {"type": "integer", "minimum": 1}
@@ -153,7 +166,38 @@ def schemas() -> dict[str, Schema]:
             documents=array(string(), description="What to bring, in the request language."),
             bookable_online={"type": "boolean"},
         ),
-        "OfficeDetail": obj(**office, services=array(ref("Service"))),
+        "OfficeDetail": obj(
+            **office,
+            services=array(ref("Service")),
+            admission={"oneOf": [ref("Admission"), {"type": "null"}]},
+        ),
+        "Admission": obj(
+            **{
+                "from": nullable(string("First day of the sanitary regime.", format="date")),
+                "to": nullable(string("Last day of the sanitary regime.", format="date")),
+            },
+            questions=array(
+                obj(
+                    key=string("Key in a booking's `declaration`."),
+                    text=string("In the request language."),
+                    refuse_on=string("The answer that refuses admission.", enum=["yes", "no"]),
+                )
+            ),
+            notices=array(string(), description="Rules for visitors, in the request language."),
+        ),
+        "RemoteChannels": obj(
+            department=nullable(
+                obj(
+                    name=string(),
+                    email=nullable(string()),
+                    phones=array(obj(number=string("E.164."), topic=nullable(string()))),
+                )
+            ),
+            phone=nullable(string()),
+            email=nullable(string()),
+            drop_box=nullable(string()),
+            postal_address=string(),
+        ),
         "Availability": obj(
             office=string(),
             service=string(),
@@ -172,6 +216,16 @@ def schemas() -> dict[str, Schema]:
                 phone=nullable(string("National numbers: the office's country.", maxLength=30)),
                 language=nullable(string("For mails; default the office's.", enum=LANGUAGES)),
                 consent={"const": True, "description": "Agreement to the privacy notice."},
+                mode=string(
+                    "Default in_person; phone needs a phone number.", enum=["in_person", "phone"]
+                ),
+                declaration={
+                    "type": "object",
+                    "description": "Answers to the office's admission questions (GET "
+                    "/offices/{slug}), true for yes: required for a visit in person on a day "
+                    "of the sanitary regime. Only the outcome is stored.",
+                    "additionalProperties": {"type": "boolean"},
+                },
             ),
             "description": "Email or phone, at least one (null or empty counts as absent).",
             "anyOf": [
@@ -192,6 +246,8 @@ def schemas() -> dict[str, Schema]:
             field=string("The field or parameter at fault."),
             fields={"type": "object", "additionalProperties": array(string(), minItems=1)},
             alternatives=array(TIMESTAMP, maxItems=3),
+            questions=array(string(), description="The admission questions to answer."),
+            remote=ref("RemoteChannels"),
         ),
     }
 
@@ -225,9 +281,11 @@ def spec() -> dict[str, Any]:
         {400: ["invalid_parameter", "invalid_range"], **no_service}, (slug, key, first, last))
     add("post", "/bookings", "createBooking", "Book a free start; a confirmation is e-mailed.",
         (201, ref("NewBooking")),
-        {400: ["invalid_json", "unknown_field", "invalid_type", "missing_field", "invalid_start"],
-         **no_service, 409: ["slot_taken", "too_many_bookings"], 413: ["too_large"],
-         422: ["invalid_fields", "not_bookable"]}, body=ref("BookingRequest"))
+        {400: ["invalid_json", "unknown_field", "invalid_type", "missing_field", "invalid_start",
+               "invalid_mode", "answers_missing"],
+         403: ["not_admitted"], **no_service, 409: ["slot_taken", "too_many_bookings"],
+         413: ["too_large"], 422: ["invalid_fields", "not_bookable", "phone_needed"]},
+        body=ref("BookingRequest"))
     add("get", "/bookings/{code}", "getBooking", "A booking.", (200, ref("Booking")), no_booking,
         (code, token))
     add("post", "/bookings/{code}/cancel", "cancelBooking", "Cancel; the time is free again.",

@@ -22,21 +22,33 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from . import notifications
+from . import admission, notifications
 from .availability import availability, booking_window, local_today, nearest_free
 from .bookings import (
-    BookingError,
     Contact,
     SlotTaken,
     cancel_booking,
     create_booking,
+    rebook,
+    refuse_booking,
     reschedule_booking,
+    to_phone,
 )
 from .codes import format_code, hash_token
+from .contact import ContactError, normalize_phone
 from .database import db, utcnow
 from .extensions import limiter
-from .forms import ConfirmForm, ContactForm, RescheduleForm
-from .models import Booking, Office, Service
+from .formatting import local_datetime, refusal_message
+from .forms import (
+    ConfirmForm,
+    ContactForm,
+    DeclarationForm,
+    RescheduleForm,
+    answers,
+    with_declaration,
+)
+from .models import Booking, BookingMode, BookingStatus, BookingToken, Office, Service
+from .refusals import Refusal
 from .tickets import qr_png, qr_svg, ticket_payload
 
 bp = Blueprint("booking", __name__)
@@ -83,9 +95,13 @@ def get_booking(token: str) -> Booking:
     g.no_store = True
     if len(token) > 64:
         abort(404)
-    return db.session.scalar(
-        select(Booking).where(Booking.manage_token_hash == hash_token(token))
-    ) or abort(404)
+    digest = hash_token(token)
+    booking = db.session.scalar(select(Booking).where(Booking.manage_token_hash == digest))
+    if booking is None:  # a link minted for a later mail
+        booking = db.session.scalar(
+            select(Booking).join(BookingToken).where(BookingToken.token_hash == digest)
+        )
+    return booking or abort(404)
 
 
 def month_view(
@@ -94,8 +110,9 @@ def month_view(
     month: str | None,
     now: datetime,
     ignore_booking: int | None = None,
+    not_before: datetime | None = None,
 ) -> dict[str, Any]:
-    """The calendar of one month: which days have free times."""
+    """The calendar of one month: which days have free times (from ``not_before`` on)."""
     today = local_today(office, now)
     last_day = booking_window(office, now)[1].astimezone(ZoneInfo(office.timezone)).date()
     try:
@@ -127,7 +144,11 @@ def month_view(
     return {
         "month": first,
         "weeks": weeks,
-        "free_days": {d for d, starts in free.items() if starts},
+        "free_days": {
+            d
+            for d, starts in free.items()
+            if any(not_before is None or s >= not_before for s in starts)
+        },
         "previous": (first - timedelta(days=1)).strftime("%Y-%m")
         if first > today.replace(day=1)
         else None,
@@ -142,6 +163,7 @@ def day_starts(
     day_text: str,
     now: datetime,
     ignore_booking: int | None = None,
+    not_before: datetime | None = None,
 ) -> tuple[date, list[datetime]]:
     try:
         day = date.fromisoformat(day_text)
@@ -153,7 +175,7 @@ def day_starts(
     if not local_today(office, now) <= day <= last_day:
         abort(404)
     free = availability(db.session, office, service, day, day, now, ignore_booking)
-    return day, free.get(day, [])
+    return day, [s for s in free.get(day, []) if not_before is None or s >= not_before]
 
 
 def is_free(office: Office, service: Service, start: datetime) -> bool:
@@ -173,7 +195,9 @@ def offices() -> str:
 
 @bp.get("/privacy")
 def privacy() -> str:
-    return render_template("booking/privacy.html")
+    return render_template(
+        "booking/privacy.html", retention_days=current_app.config["ADMISSION_RETENTION_DAYS"]
+    )
 
 
 @bp.get("/o/<slug>")
@@ -214,16 +238,69 @@ def service_day(slug: str, key: str, day: str) -> str:
     )
 
 
+@bp.get("/o/<slug>/<key>/remote")
+def remote(slug: str, key: str) -> str:
+    """How to handle a service without coming in: linked from the kiosk after a refusal."""
+    office = get_office(slug)
+    if "\0" in key:
+        abort(404)
+    service = db.session.scalar(
+        select(Service).where(Service.office_id == office.id, Service.key == key)
+    ) or abort(404)
+    return render_template("booking/remote.html", office=office, service=service)
+
+
+def refused_page(
+    office: Office,
+    service: Service,
+    start: datetime,
+    booking: Booking | None = None,
+    token: str | None = None,
+    form: Any = None,
+) -> tuple[str, int]:
+    """What a resident who may not come in sees: where to turn, and the next steps."""
+    now = utcnow()
+    rebook_day = (
+        local_today(office, admission.rebook_from(booking))
+        if booking is not None
+        else local_today(office, now)
+        + timedelta(days=office.admission.rebook_after_days if office.admission else 0)
+    )
+    return render_template(
+        "booking/refused.html",
+        office=office,
+        service=service,
+        start=start,
+        booking=booking,
+        token=token,
+        form=form,
+        phone_form=ConfirmForm(),
+        rebook_day=rebook_day,
+        can_phone=start + timedelta(minutes=service.duration_minutes) > now,
+        now=now,
+    ), 403
+
+
 @bp.route("/o/<slug>/<key>/book", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["BOOKING_RATE_LIMIT"], methods=["POST"])
 def book(slug: str, key: str) -> Any:
     office = get_office(slug)
     service = get_service(office, key)
-    form = ContactForm(region=office.country)
+    start = parse_start(request.form.get("start") if request.method == "POST" else None)
+    if request.method == "GET":
+        start = parse_start(request.args.get("start"))
+    by_phone = request.form.get("mode") == "phone"
+    # The declaration is asked for visits in person on the days of the sanitary regime.
+    asked = (
+        admission.questions(office)
+        if start and not by_phone and admission.regime_active_at(office, start)
+        else []
+    )
+    form_class = with_declaration(ContactForm, asked, str(get_locale())) if asked else ContactForm
+    form = form_class(region=office.country)
     if request.method == "GET":
         form.start.data = request.args.get("start")
         form.language.data = str(get_locale())
-    start = parse_start(form.start.data)
     if start is None:
         if request.method == "POST":
             abort(400)
@@ -241,10 +318,28 @@ def book(slug: str, key: str) -> Any:
             form.name.data, form.email.data or None, form.phone.data or None, form.language.data
         )
         now = utcnow()
-        try:
-            booking, token = create_booking(db.session, office, service, start, contact, now)
+        outcome = admission.evaluate(asked, answers(form, asked)) if asked else None
+        if outcome is not None and not outcome.admitted:
+            # Nothing is booked; only the outcome is kept, and the answers are not.
+            admission.record(db.session, office, "booking", outcome, now)
             db.session.commit()
-        except BookingError as exc:
+            page = refused_page(office, service, start, form=form)
+            if contact.email:
+                notifications.refused_before_booking(office, service, start, contact)
+            return page
+        try:
+            booking, token = create_booking(
+                db.session,
+                office,
+                service,
+                start,
+                contact,
+                now,
+                mode=BookingMode.PHONE if by_phone else BookingMode.IN_PERSON,
+                outcome=outcome,
+            )
+            db.session.commit()
+        except Refusal as exc:
             db.session.rollback()
             flash(str(exc.message), "error")
             status = exc.status
@@ -259,6 +354,10 @@ def book(slug: str, key: str) -> Any:
         office=office,
         service=service,
         form=form,
+        asked=asked,
+        notices=admission.notices(
+            office, start.astimezone(ZoneInfo(office.timezone)).date(), str(get_locale())
+        ),
         start=start,
         alternatives=alternatives,
         time_url=lambda s: url_for(".book", slug=slug, key=key, start=iso(s)),
@@ -268,14 +367,99 @@ def book(slug: str, key: str) -> Any:
 @bp.get("/manage/<token>")
 def manage(token: str) -> str:
     booking = get_booking(token)
+    if booking.status == BookingStatus.REFUSED:
+        return refused_page(booking.office, booking.service, booking.starts_at, booking, token)[0]
+    now = utcnow()
+    opens, closes = admission.online_window(booking)
     return render_template(
         "booking/manage.html",
         booking=booking,
         token=token,
         new=request.args.get("new") == "1",
         code=format_code(booking.code),
-        now=utcnow(),
+        now=now,
+        notices=[]
+        if booking.by_phone
+        else admission.notices(
+            booking.office, local_today(booking.office, booking.starts_at), str(get_locale())
+        ),
+        check_open=booking.active and admission.needs_check(booking) and opens <= now <= closes,
+        check_opens=opens if booking.active and admission.needs_check(booking) else None,
     )
+
+
+@bp.route("/manage/<token>/admission", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["BOOKING_RATE_LIMIT"], methods=["POST"])
+def admission_check(token: str) -> Any:
+    """The admission questions before the visit: the reminder links here."""
+    booking = get_booking(token)
+    if not booking.active or not admission.needs_check(booking):
+        return redirect(url_for(".manage", token=token))
+    now = utcnow()
+    opens, closes = admission.online_window(booking)
+    if not opens <= now <= closes:
+        flash(
+            _(
+                "The questions can be answered from %(time)s.",
+                time=local_datetime(opens, booking.office),
+            )
+            if now < opens
+            else _("The time to answer online has passed."),
+            "error",
+        )
+        return redirect(url_for(".manage", token=token))
+    asked = admission.questions(booking.office)
+    form = with_declaration(DeclarationForm, asked, str(get_locale()))()
+    status = 200
+    if form.validate_on_submit():
+        outcome = admission.evaluate(asked, answers(form, asked))
+        try:
+            if not outcome.admitted:
+                refuse_booking(db.session, booking, now)
+            admission.record(db.session, booking.office, "online", outcome, now, booking=booking)
+            db.session.commit()
+        except Refusal as exc:
+            db.session.rollback()
+            flash(str(exc.message), "error")
+            return redirect(url_for(".manage", token=token))
+        if not outcome.admitted:
+            notifications.admission_refused(booking)
+            return redirect(url_for(".manage", token=token))
+        flash(
+            _("Thank you. You may come; the kiosk will ask the same questions on arrival."),
+            "success",
+        )
+        return redirect(url_for(".manage", token=token))
+    if request.method == "POST":
+        status = 422
+    return render_template(
+        "booking/admission.html", booking=booking, token=token, form=form, asked=asked
+    ), status
+
+
+@bp.post("/manage/<token>/phone")
+@limiter.limit(lambda: current_app.config["BOOKING_RATE_LIMIT"])
+def phone(token: str) -> Any:
+    """A refused visit becomes a phone consultation at the same time."""
+    booking = get_booking(token)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    number = (request.form.get("phone") or "").strip()[:30]
+    try:
+        number = normalize_phone(number, booking.office.country) if number else ""
+    except ContactError as exc:
+        flash(str(exc.message), "error")
+        return manage(token), 422
+    try:
+        to_phone(db.session, booking, number or None, utcnow())
+        db.session.commit()
+    except Refusal as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+        return manage(token), exc.status
+    notifications.booking_to_phone(booking, token)
+    flash(_("Your visit is now a phone consultation. The office will call you."), "success")
+    return redirect(url_for(".manage", token=token))
 
 
 @bp.get("/manage/<token>/qr.<kind>")
@@ -311,7 +495,7 @@ def cancel(token: str) -> Any:
         try:
             cancel_booking(db.session, booking, utcnow())
             db.session.commit()
-        except BookingError as exc:
+        except Refusal as exc:
             db.session.rollback()
             flash(str(exc.message), "error")
             return manage(token), exc.status
@@ -321,14 +505,55 @@ def cancel(token: str) -> Any:
     return render_template("booking/cancel.html", booking=booking, token=token, form=form)
 
 
+def movable(booking: Booking) -> datetime | None:
+    """Whether the booking can get a new time, and from when (a refused one waits)."""
+    if booking.active:
+        return utcnow()
+    if booking.status == BookingStatus.REFUSED:
+        return admission.rebook_from(booking)
+    abort(404)
+
+
+def declare_again(booking: Booking, token: str, start: datetime) -> Any:
+    """Coming back in person after a refusal, on a regime day: the declaration first.
+
+    Returns the passing outcome, None when the day needs none, or a page to show.
+    """
+    office = booking.office
+    if not admission.regime_active_at(office, start):
+        return None
+    asked = admission.questions(office)
+    form = with_declaration(DeclarationForm, asked, str(get_locale()))()
+    if request.form.get("answered") != "1" or not form.validate():
+        status = 422 if request.form.get("answered") == "1" else 200
+        return render_template(
+            "booking/admission.html",
+            booking=booking,
+            token=token,
+            form=form,
+            asked=asked,
+            start=start,
+            action=url_for(".reschedule", token=token),
+        ), status
+    outcome = admission.evaluate(asked, answers(form, asked))
+    if outcome.admitted:
+        return outcome
+    now = utcnow()
+    admission.record(db.session, office, "booking", outcome, now, booking=booking)
+    booking.refused_at = now  # the waiting days start again
+    db.session.commit()
+    flash(_("Under the office's sanitary rules you cannot come in person now."), "error")
+    return redirect(url_for(".manage", token=token))
+
+
 @bp.get("/manage/<token>/reschedule")
 def reschedule_calendar(token: str) -> str:
     booking = get_booking(token)
-    if not booking.active:
-        abort(404)
-    view = month_view(
-        booking.office, booking.service, request.args.get("month"), utcnow(), booking.id
-    )
+    not_before = movable(booking)
+    month = request.args.get("month")
+    if month is None and not booking.active:
+        month = local_today(booking.office, not_before).strftime("%Y-%m")
+    view = month_view(booking.office, booking.service, month, utcnow(), booking.id, not_before)
     return render_template(
         "booking/calendar.html",
         office=booking.office,
@@ -344,9 +569,10 @@ def reschedule_calendar(token: str) -> str:
 @bp.get("/manage/<token>/reschedule/<day>")
 def reschedule_day(token: str, day: str) -> str:
     booking = get_booking(token)
-    if not booking.active:
-        abort(404)
-    chosen, starts = day_starts(booking.office, booking.service, day, utcnow(), booking.id)
+    not_before = movable(booking)
+    chosen, starts = day_starts(
+        booking.office, booking.service, day, utcnow(), booking.id, not_before
+    )
     return render_template(
         "booking/times.html",
         office=booking.office,
@@ -368,17 +594,27 @@ def reschedule(token: str) -> Any:
     start = parse_start(form.start.data) if form.validate_on_submit() else None
     if start is None:
         abort(400)
+    refused = booking.status == BookingStatus.REFUSED
+    outcome = None
+    if refused and start >= admission.rebook_from(booking):
+        answered = declare_again(booking, token, start)
+        if not isinstance(answered, admission.Outcome | None):
+            return answered  # the questions, or the refusal
+        outcome = answered
     try:
-        reschedule_booking(db.session, booking, start, utcnow())
+        if refused:
+            rebook(db.session, booking, start, utcnow(), outcome)
+        else:
+            reschedule_booking(db.session, booking, start, utcnow())
         db.session.commit()
-    except BookingError as exc:
+    except Refusal as exc:
         db.session.rollback()
-        flash(str(exc.message), "error")
-        if isinstance(exc, SlotTaken) and booking.active:
+        flash(refusal_message(exc, booking.office), "error")
+        if isinstance(exc, SlotTaken) and (booking.active or refused):
             # The day's times as they are now: the nearest free ones to what was chosen.
             day = start.astimezone(ZoneInfo(booking.office.timezone)).date()
             return reschedule_day(token, day.isoformat()), exc.status
-        page = reschedule_calendar(token) if booking.active else manage(token)
+        page = reschedule_calendar(token) if booking.active or refused else manage(token)
         return page, exc.status
     notifications.booking_rescheduled(booking, token)
     flash(_("Your booking has been moved."), "success")

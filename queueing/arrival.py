@@ -9,9 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 
+from booking import admission
 from booking.availability import local_today, schedule_for
+from booking.bookings import lock_booking
 from booking.codes import normalize_code
-from booking.models import Booking, BookingStatus, Office, Service
+from booking.models import AdmissionCheck, Booking, BookingStatus, Office, Service
 from booking.slots import opening_intervals
 from booking.tickets import ForgedTicket, verify_ticket
 
@@ -20,6 +22,7 @@ from .errors import (
     BookingNotActive,
     NoWalkIns,
     OfficeClosed,
+    PhoneConsultation,
     TicketNotValid,
     TooEarly,
     TooLate,
@@ -107,22 +110,44 @@ def _issue(
     return ticket
 
 
-def check_in(
-    session: Session, office: Office, booking: Booking, now: datetime, device_id: int | None = None
-) -> Ticket:
-    """The ticket for an arriving appointment; scanning twice gives the same ticket."""
+def existing_ticket(session: Session, booking: Booking) -> Ticket | None:
+    return session.scalar(select(Ticket).where(Ticket.booking_id == booking.id))
+
+
+def may_check_in(office: Office, booking: Booking, now: datetime) -> None:
+    """Raise why ``booking`` cannot check in now, before anything is asked."""
     if booking.office_id != office.id:
         raise WrongOffice()
-    existing = session.scalar(select(Ticket).where(Ticket.booking_id == booking.id))
-    if existing is not None:
-        return existing
     if not booking.active:
         raise BookingNotActive()
+    if booking.by_phone:
+        raise PhoneConsultation()
     opens = booking.starts_at - timedelta(minutes=office.checkin_before_minutes)
     if now < opens:
         raise TooEarly(time=opens)
     if now > booking.starts_at + timedelta(minutes=office.checkin_after_minutes):
         raise TooLate()
+
+
+def check_in(
+    session: Session, office: Office, booking: Booking, now: datetime, device_id: int | None = None
+) -> Ticket:
+    """The ticket for an arriving appointment; scanning twice gives the same ticket.
+
+    Under the sanitary regime only after a passing answer given today.
+    """
+    if booking.office_id != office.id:
+        raise WrongOffice()
+    # Held until commit: a refusal online or at another kiosk waits, and is then seen.
+    lock_booking(session, booking)
+    existing = existing_ticket(session, booking)
+    if existing is not None:
+        return existing
+    may_check_in(office, booking, now)
+    if admission.regime_active(office, local_today(office, now)) and not admission.passed_today(
+        session, booking, now
+    ):
+        raise admission.NotChecked()
     try:
         with session.begin_nested():
             return _issue(
@@ -140,32 +165,56 @@ def check_in(
         return session.scalars(select(Ticket).where(Ticket.booking_id == booking.id)).one()
 
 
-def walk_in(
-    session: Session, office: Office, service: Service, now: datetime, device_id: int | None = None
-) -> Ticket:
-    """A numbered ticket for a resident without an appointment."""
+def may_walk_in(office: Office, service: Service, now: datetime) -> None:
     if service.office_id != office.id or not service.walk_in:
         raise NoWalkIns()
     if not is_open(office, now):
         raise OfficeClosed(opens=next_opening(office, now))
-    return _issue(
+
+
+def walk_in(
+    session: Session,
+    office: Office,
+    service: Service,
+    now: datetime,
+    device_id: int | None = None,
+    check: AdmissionCheck | None = None,
+) -> Ticket:
+    """A numbered ticket for a resident without an appointment.
+
+    Under the sanitary regime only with a fresh passing kiosk answer, used once.
+    """
+    may_walk_in(office, service, now)
+    regime = admission.regime_active(office, local_today(office, now))
+    if regime and not admission.kiosk_pass_usable(check, office, now):
+        raise admission.NotChecked()
+    ticket = _issue(
         session, office, service, TicketKind.WALK_IN, now, queued_at=now, device_id=device_id
     )
+    if regime and check is not None:
+        check.ticket_id = ticket.id
+    return ticket
 
 
 @sa_event.listens_for(Booking.status, "set")
 def _close_ticket_of_cancelled_booking(
     booking: Booking, value: BookingStatus, _old: object, _initiator: object
 ) -> None:
-    """A booking cancelled online after an early check-in leaves no ticket in line."""
+    """A booking cancelled or refused after an early check-in leaves no ticket in line.
+
+    A refused booking also lets go of its ticket: it may come back as a phone
+    call or a later visit, and each gets a ticket of its own.
+    """
     session = object_session(booking)
-    if value != BookingStatus.CANCELLED or session is None or booking.id is None:
+    if value == BookingStatus.BOOKED or session is None or booking.id is None:
         return
     with session.no_autoflush:
-        ticket = session.scalar(
-            select(Ticket).where(Ticket.booking_id == booking.id, Ticket.status.in_(IN_LINE))
-        )
-    if ticket is not None:
+        ticket = session.scalar(select(Ticket).where(Ticket.booking_id == booking.id))
+    if ticket is None:
+        return
+    if ticket.status in IN_LINE:
         ticket.status = TicketStatus.CANCELLED
-        ticket.closed_reason = "booking cancelled"
+        ticket.closed_reason = f"booking {value}"
         session.add(AuditEntry(office_id=ticket.office_id, ticket_id=ticket.id, action="cancel"))
+    if value == BookingStatus.REFUSED:
+        ticket.booking_id = None

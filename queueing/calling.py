@@ -15,12 +15,24 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 
-from booking.models import Counter, Service
+from booking import admission
+from booking.availability import local_today
+from booking.bookings import lock_booking, refuse_booking
+from booking.models import Booking, BookingMode, BookingStatus, Counter, Service
 
 from . import events
 from .dispatch import choose_next
 from .errors import CounterBusy, NoCounter, NotAllowed, TooSoon
-from .models import AT_COUNTER, IN_LINE, AuditEntry, StaffUser, Ticket, TicketStatus
+from .models import (
+    AT_COUNTER,
+    IN_LINE,
+    AuditEntry,
+    StaffUser,
+    Ticket,
+    TicketKind,
+    TicketStatus,
+)
+from .numbering import next_number
 from .state import as_waiting, line, ticket_event
 
 
@@ -126,9 +138,18 @@ def call_ticket(session: Session, staff: StaffUser, ticket: Ticket, now: datetim
     return ticket
 
 
-def _at_my_counter(staff: StaffUser, ticket: Ticket, *states: TicketStatus) -> Counter:
+def _at_my_counter(
+    staff: StaffUser, ticket: Ticket, *states: TicketStatus, phone: bool = False
+) -> Counter:
+    """The clerk's counter, if ``ticket`` is there in one of ``states``.
+
+    A phone consultation can only be finished: parking, moving or calling it
+    again would put a call nobody is in the lobby for on the display.
+    """
     counter = _counter(staff)
     if ticket.counter_id != counter.id or ticket.status not in states:
+        raise NotAllowed()
+    if ticket.kind == TicketKind.PHONE and not phone:
         raise NotAllowed()
     return counter
 
@@ -152,7 +173,7 @@ def start_serving(session: Session, staff: StaffUser, ticket: Ticket, now: datet
 
 
 def finish(session: Session, staff: StaffUser, ticket: Ticket, now: datetime) -> Ticket:
-    _at_my_counter(staff, ticket, TicketStatus.SERVING, TicketStatus.CALLED)
+    _at_my_counter(staff, ticket, TicketStatus.SERVING, TicketStatus.CALLED, phone=True)
     if ticket.status == TicketStatus.CALLED:
         # Finished without a start: served from this call. A start from before parking or
         # a transfer would count the waiting in between as handling time.
@@ -230,4 +251,120 @@ def set_urgent(session: Session, staff: StaffUser, ticket: Ticket, now: datetime
         raise NotAllowed()
     ticket.urgent = True
     _log(session, staff, ticket, "urgent", now)
+    return ticket
+
+
+def refuse(
+    session: Session, staff: StaffUser, ticket: Ticket, now: datetime, reason: str
+) -> Ticket:
+    """Send away a visitor who looks ill or lacks protection, under the sanitary regime.
+
+    The reason is one of a fixed list, never free text. A booking behind the
+    ticket is marked refused and its remaining counter time freed.
+    """
+    _at_my_counter(staff, ticket, TicketStatus.CALLED, TicketStatus.SERVING)
+    office = staff.office
+    if reason not in admission.COUNTER_REASONS or not admission.regime_active(
+        office, local_today(office, now)
+    ):
+        raise NotAllowed()
+    ticket.status = TicketStatus.REFUSED
+    ticket.finished_at = now
+    # The reason stays only in the admission outcome, which is purged soon: no health
+    # detail in the ticket or the audit log, which are kept.
+    ticket.closed_reason = "refused"
+    booking = ticket.booking
+    if booking is not None and booking.status == BookingStatus.BOOKED:
+        refuse_booking(session, booking, now)
+    admission.record(
+        session,
+        office,
+        "counter",
+        admission.Outcome(False),
+        now,
+        booking=booking,
+        staff_id=staff.id,
+        reason=reason,
+    )
+    _log(session, staff, ticket, "refuse", now)
+    return ticket
+
+
+def phone_calls(session: Session, staff: StaffUser, now: datetime) -> list[Booking]:
+    """Today's phone consultations at the clerk's office not yet called, by time."""
+    office = staff.office
+    today = local_today(office, now)
+    start = admission.day_start(office, today)
+    called = select(Ticket.booking_id).where(Ticket.booking_id.is_not(None))
+    return list(
+        session.scalars(
+            select(Booking)
+            .where(
+                Booking.office_id == office.id,
+                Booking.status == BookingStatus.BOOKED,
+                Booking.mode == BookingMode.PHONE,
+                Booking.starts_at >= start,
+                Booking.starts_at < admission.day_start(office, today + timedelta(days=1)),
+                Booking.id.not_in(called),
+            )
+            .order_by(Booking.starts_at)
+        )
+    )
+
+
+def phone_call(session: Session, staff: StaffUser, booking: Booking, now: datetime) -> Ticket:
+    """Start a booked phone consultation at the clerk's counter.
+
+    It gets a numbered ticket like any visit, for the audit and the statistics,
+    but it never waits in line and is never announced in the lobby.
+    """
+    counter = _counter(staff)
+    if current_ticket(session, counter) is not None:
+        raise CounterBusy()
+    office = staff.office
+    if booking.office_id == office.id:
+        lock_booking(session, booking)  # a refusal or cancel at this moment waits
+    if (
+        booking.office_id != office.id
+        or not booking.active
+        or not booking.by_phone
+        or local_today(office, booking.starts_at) != local_today(office, now)
+    ):
+        raise NotAllowed()
+    day = local_today(office, now)
+    service = booking.service
+    try:
+        with session.begin_nested():
+            ticket = Ticket(
+                office_id=office.id,
+                service_id=service.id,
+                booking_id=booking.id,
+                day=day,
+                prefix=service.prefix,
+                number=next_number(session, office.id, day, service.prefix),
+                kind=TicketKind.PHONE,
+                status=TicketStatus.SERVING,
+                queued_at=booking.starts_at,
+                issued_at=now,
+                counter_id=counter.id,
+                calls=1,
+                called_at=now,
+                serving_at=now,
+            )
+            session.add(ticket)
+            session.flush()
+    except IntegrityError:
+        raise NotAllowed() from None  # another clerk started this call a moment ago
+    session.add(
+        AuditEntry(
+            office_id=office.id,
+            staff_id=staff.id,
+            counter_id=counter.id,
+            ticket_id=ticket.id,
+            action="phone",
+            at=now,
+        )
+    )
+    # An update, not a call: the lobby has nobody to announce.
+    events.record(session, office.id, "update", lambda: ticket_event(session, ticket))
     return ticket

@@ -6,6 +6,7 @@ Every action is a POST with a CSRF token. Sent with ``Accept: application/json``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
@@ -28,16 +29,18 @@ from sqlalchemy.exc import IntegrityError
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from booking import admission, notifications
 from booking.availability import local_today
 from booking.database import db, utcnow
 from booking.extensions import limiter
-from booking.models import Counter, Service
+from booking.models import Booking, BookingStatus, Counter, Service
+from booking.refusals import Refusal
 
 from . import calling
 from .access import authenticate, row_id, staff_required
 from .dispatch import eligible
 from .display import event_stream
-from .errors import CounterBusy, FloorError
+from .errors import CounterBusy
 from .kiosk import floor_message
 from .models import StaffUser, Ticket, TicketStatus
 from .state import as_waiting, call_payload, line
@@ -132,6 +135,9 @@ def home() -> Any:
         current=current,
         waiting=waiting,
         parked=parked,
+        phone_calls=calling.phone_calls(db.session, user, now),
+        regime=admission.regime_active(office, local_today(office, now)),
+        reasons=admission.COUNTER_REASONS,
         counters=office.counters,
         services=office.services,
         form=ActionForm(),
@@ -201,15 +207,18 @@ def respond(message: object, status: int, ticket: Ticket | None = None) -> Any:
     return redirect(url_for(".home"))
 
 
-def run(action: Any, ticket: Ticket | None, **kwargs: Any) -> Any:
+def run(
+    action: Any, target: Any, after: Callable[[Ticket], None] | None = None, **kwargs: Any
+) -> Any:
+    """Do a clerk's action on ``target`` (a ticket, or a phone booking) and answer it."""
     user = staff()
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        args = (ticket,) if ticket is not None else ()
+        args = (target,) if target is not None else ()
         result = action(db.session, user, *args, utcnow(), **kwargs)
         db.session.commit()
-    except FloorError as exc:
+    except Refusal as exc:
         db.session.rollback()
         if wants_json():
             return jsonify(
@@ -218,6 +227,8 @@ def run(action: Any, ticket: Ticket | None, **kwargs: Any) -> Any:
         return respond(floor_message(exc, user.office), exc.status)
     if result is None:
         return respond(_l("Nobody is waiting for this counter."), 200)
+    if after is not None:
+        after(result)
     done = DONE_MESSAGES.get(action.__name__, _l("Saved."))
     return respond(str(done) % {"ticket": result.label}, 200, result)
 
@@ -232,6 +243,8 @@ DONE_MESSAGES = {
     "park": _l("%(ticket)s parked."),
     "transfer": _l("%(ticket)s transferred."),
     "set_urgent": _l("%(ticket)s marked as urgent."),
+    "refuse": _l("%(ticket)s refused entry; the reason is logged."),
+    "phone_call": _l("%(ticket)s: phone consultation started."),
 }
 
 
@@ -283,6 +296,32 @@ def transfer(ticket_id: int) -> Any:
     if (service or counter).office_id != user.office_id:
         abort(400)
     return run(calling.transfer, get_ticket(ticket_id), service=service, counter=counter)
+
+
+@bp.post("/tickets/<int(max=2147483647):ticket_id>/refuse")
+@staff_required
+def refuse(ticket_id: int) -> Any:
+    """Refuse service under the sanitary regime, with one of the listed reasons."""
+    reason = request.form.get("reason", "")
+    if reason not in admission.COUNTER_REASONS:
+        abort(400)
+    ticket = get_ticket(ticket_id)
+    booking = ticket.booking  # the refusal lets go of it; the resident is mailed after
+
+    def mail(_ticket: Ticket) -> None:
+        if booking is not None and booking.status == BookingStatus.REFUSED:
+            notifications.admission_refused(booking)
+
+    return run(calling.refuse, ticket, after=mail, reason=reason)
+
+
+@bp.post("/phone/<int(max=2147483647):booking_id>")
+@staff_required
+def phone_call(booking_id: int) -> Any:
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or booking.office_id != staff().office_id:
+        abort(404)
+    return run(calling.phone_call, booking)
 
 
 @bp.get("/stream")

@@ -39,6 +39,14 @@ class BookingNotActive(FloorError):
     message = _l("This booking has been cancelled. You can take a ticket for a walk-in visit.")
 
 
+class PhoneConsultation(FloorError):
+    error = "phone_consultation"
+    message = _l(
+        "This booking is a phone consultation: the office will call you at the booked time. "
+        "There is no need to check in."
+    )
+
+
 class TooEarly(FloorError):
     error = "too_early"
     message = _l("It is too early to check in. Please come back from %(time)s.")

@@ -13,8 +13,10 @@ from flask import (
     jsonify,
     redirect,
     render_template,
+    request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -22,14 +24,27 @@ from sqlalchemy import select
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
+from booking import admission, notifications
+from booking.availability import local_today
+from booking.bookings import refuse_booking
 from booking.database import db, utcnow
-from booking.formatting import local_datetime, local_day, local_time
-from booking.models import Office, Service
+from booking.formatting import local_datetime, refusal_message
+from booking.forms import DeclarationForm, answers, with_declaration
+from booking.models import AdmissionCheck, Booking, Office, Service
+from booking.refusals import Refusal
+from booking.tickets import qr_png
 
 from .access import device_required
 from .arrival import check_in as check_in_booking
-from .arrival import find_booking, is_open, next_opening, walk_in
-from .errors import FloorError
+from .arrival import (
+    existing_ticket,
+    find_booking,
+    is_open,
+    may_check_in,
+    may_walk_in,
+    next_opening,
+    walk_in,
+)
 from .models import DeviceKind, Ticket
 from .state import place_in_line
 
@@ -55,20 +70,7 @@ def status_url(ticket: Ticket) -> str:
     return current_app.config["PUBLIC_URL"].rstrip("/") + url_for("status.page", token=token)
 
 
-def _when(value: object, office: Office) -> object:
-    """A time today as "09:30"; on another day with the date, so nobody comes back wrongly."""
-    if not isinstance(value, datetime):
-        return value
-    if local_day(value, office) == local_day(utcnow(), office):
-        return local_time(value, office)
-    return local_datetime(value, office)
-
-
-def floor_message(exc: FloorError, office: Office) -> str:
-    """The refusal in the reader's language, with times shown in the office's zone."""
-    values = {key: _when(value, office) for key, value in exc.details.items()}
-    text = str(exc.message)
-    return text % values if values and "%(" in text else text
+floor_message = refusal_message
 
 
 def kiosk_page(error: str | None = None, status: int = 200) -> Any:
@@ -86,7 +88,56 @@ def kiosk_page(error: str | None = None, status: int = 200) -> Any:
         form=CheckInForm(),
         walk_in_form=WalkInForm(),
         error=error,
+        notices=admission.notices(office, local_today(office, now), str(get_locale())),
     ), status
+
+
+def screen(
+    office: Office, service: Service, now: datetime, action: str, booking: Booking | None = None
+) -> Any:
+    """The admission questions at the kiosk, on the days of the sanitary regime.
+
+    Returns a page to show (the questions, or the refusal), or the passing
+    outcome's record to issue the ticket with; None when the regime is off.
+    """
+    if not admission.regime_active(office, local_today(office, now)):
+        return None
+    asked = admission.questions(office)
+    form = with_declaration(DeclarationForm, asked, str(get_locale()))()
+    if request.form.get("answered") != "1" or not form.validate():
+        status = 400 if request.form.get("answered") == "1" else 200
+        return render_template(
+            "queueing/kiosk_questions.html",
+            office=office,
+            service=service,
+            booking=booking,
+            form=form,
+            asked=asked,
+            action=action,
+            code=request.form.get("code", ""),
+        ), status
+    outcome = admission.evaluate(asked, answers(form, asked))
+    if booking is not None and not outcome.admitted:
+        refuse_booking(db.session, booking, now)
+    check = admission.record(db.session, office, "kiosk", outcome, now, booking=booking)
+    if outcome.admitted:
+        return check
+    db.session.commit()
+    if booking is not None:
+        notifications.admission_refused(booking)
+    return render_template(
+        "queueing/kiosk_refused.html",
+        office=office,
+        service=service,
+        booking=booking,
+        remote_url=remote_url(service),
+    ), 403
+
+
+def remote_url(service: Service) -> str:
+    return current_app.config["PUBLIC_URL"].rstrip("/") + url_for(
+        "booking.remote", slug=service.office.slug, key=service.key
+    )
 
 
 @bp.get("/")
@@ -105,9 +156,14 @@ def check_in() -> Any:
     now = utcnow()
     try:
         booking = find_booking(db.session, office, form.code.data, current_app.config["SECRET_KEY"])
+        if existing_ticket(db.session, booking) is None:
+            may_check_in(office, booking, now)
+            page = screen(office, booking.service, now, url_for(".check_in"), booking)
+            if page is not None and not isinstance(page, AdmissionCheck):
+                return page
         ticket = check_in_booking(db.session, office, booking, now, device_id=g.device.id)
         db.session.commit()
-    except FloorError as exc:
+    except Refusal as exc:
         db.session.rollback()
         return kiosk_page(floor_message(exc, office), exc.status)
     return redirect(url_for(".ticket", ticket_id=ticket.id))
@@ -126,13 +182,30 @@ def take_number(key: str) -> Any:
     )
     if service is None:
         abort(404)
+    now = utcnow()
     try:
-        ticket = walk_in(db.session, office, service, utcnow(), device_id=g.device.id)
+        may_walk_in(office, service, now)
+        page = screen(office, service, now, url_for(".take_number", key=key))
+        if page is not None and not isinstance(page, AdmissionCheck):
+            return page
+        ticket = walk_in(db.session, office, service, now, device_id=g.device.id, check=page)
         db.session.commit()
-    except FloorError as exc:
+    except Refusal as exc:
         db.session.rollback()
         return kiosk_page(floor_message(exc, office), exc.status)
     return redirect(url_for(".ticket", ticket_id=ticket.id))
+
+
+@bp.get("/remote/<key>/qr.png")
+@device_required(DeviceKind.KIOSK)
+def remote_qr(key: str) -> Any:
+    """A QR of the page with the service's remote channels, to take home on a phone."""
+    if "\0" in key:
+        abort(404)
+    service = db.session.scalar(
+        select(Service).where(Service.office_id == g.device.office_id, Service.key == key)
+    ) or abort(404)
+    return current_app.response_class(qr_png(remote_url(service)), mimetype="image/png")
 
 
 @bp.get("/ticket/<int(max=2147483647):ticket_id>")
@@ -147,14 +220,13 @@ def ticket(ticket_id: int) -> Any:
         office=ticket.office,
         place=place_in_line(db.session, ticket, utcnow()),
         status_url=status_url(ticket),
+        notices=admission.notices(ticket.office, ticket.day, str(get_locale())),
     )
 
 
 @bp.get("/ticket/<int(max=2147483647):ticket_id>/qr.png")
 @device_required(DeviceKind.KIOSK)
 def ticket_qr(ticket_id: int) -> Any:
-    from booking.tickets import qr_png
-
     ticket = db.session.get(Ticket, ticket_id)
     if ticket is None or ticket.office_id != g.device.office_id:
         abort(404)

@@ -11,7 +11,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -20,12 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from booking.database import UTCDateTime, db, utcnow
+from booking.database import UTCDateTime, db, string_enum, utcnow
 from booking.models import Booking, Counter, Office, Service
-
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
 
 
 class TicketStatus(enum.StrEnum):
@@ -37,6 +32,8 @@ class TicketStatus(enum.StrEnum):
     PARKED = "parked"
     TRANSFERRED = "transferred"
     CANCELLED = "cancelled"
+    # Sent away at the counter under the sanitary regime.
+    REFUSED = "refused"
 
 
 # A counter holds at most one ticket in these states (a partial unique index).
@@ -48,6 +45,8 @@ IN_LINE = (TicketStatus.WAITING, TicketStatus.TRANSFERRED)
 class TicketKind(enum.StrEnum):
     APPOINTMENT = "appointment"
     WALK_IN = "walk_in"
+    # A booking turned into a phone consultation: the clerk calls, nobody is announced.
+    PHONE = "phone"
 
 
 class TicketSequence(db.Model):
@@ -69,8 +68,10 @@ class Ticket(db.Model):
     day: Mapped[date] = mapped_column(Date)
     prefix: Mapped[str] = mapped_column(String(1))
     number: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[TicketKind] = mapped_column(_enum(TicketKind))
-    status: Mapped[TicketStatus] = mapped_column(_enum(TicketStatus), default=TicketStatus.WAITING)
+    kind: Mapped[TicketKind] = mapped_column(string_enum(TicketKind))
+    status: Mapped[TicketStatus] = mapped_column(
+        string_enum(TicketStatus), default=TicketStatus.WAITING
+    )
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     # Where the ticket sits in line: arrival, or the slot start of an on-time appointment.
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -142,7 +143,7 @@ class Device(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     office_id: Mapped[int] = mapped_column(ForeignKey("office.id", ondelete="CASCADE"))
-    kind: Mapped[DeviceKind] = mapped_column(_enum(DeviceKind))
+    kind: Mapped[DeviceKind] = mapped_column(string_enum(DeviceKind))
     name: Mapped[str] = mapped_column(String(100))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

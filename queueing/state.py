@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from booking import admission
 from booking.availability import local_today
 from booking.models import Booking, BookingStatus, Counter, Office, Service
 
 from .dispatch import Waiting, eligible, order
 from .estimate import estimated_wait, handling_time
-from .models import IN_LINE, StaffUser, Ticket, TicketStatus
+from .models import IN_LINE, StaffUser, Ticket, TicketKind, TicketStatus
 
 RECENT_CALLS = 8
 
@@ -182,6 +183,7 @@ def display_state(session: Session, office: Office, now: datetime) -> dict[str, 
             Ticket.office_id == office.id,
             Ticket.day == local_today(office, now),
             Ticket.called_at.is_not(None),
+            Ticket.kind != TicketKind.PHONE,
         )
         .order_by(Ticket.called_at.desc())
         .limit(RECENT_CALLS)
@@ -191,5 +193,14 @@ def display_state(session: Session, office: Office, now: datetime) -> dict[str, 
         "language": office.language,
         "calls": [call_payload(t) | {"status": t.status.value} for t in calls],
         "waiting": waiting_counts(session, office, now),
-        "notices": office.notices,
+        "notices": floor_notices(office, local_today(office, now)),
     }
+
+
+def floor_notices(office: Office, day: date) -> dict[str, list[str]]:
+    """The office's notices, with the sanitary regime's first on the days it is on."""
+    regime = office.admission.notices if office.admission else {}
+    if not admission.regime_active(office, day):
+        regime = {}
+    languages = set(office.notices) | set(regime)
+    return {lang: [*regime.get(lang, []), *office.notices.get(lang, [])] for lang in languages}

@@ -20,6 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
+from booking.admission import DEFAULT_QUESTIONS
 from booking.app import create_app
 from booking.database import db
 from booking.importer import DEMO_FILE, load_file
@@ -206,6 +207,10 @@ def smtp() -> Iterator[Mailbox]:
     box.controller.stop()
 
 
+# Answers to the default admission questions that admit: every one "no".
+ADMITTED = {key: False for key, _texts in DEFAULT_QUESTIONS}
+
+
 def book_form(
     client: FlaskClient,
     office: str,
@@ -217,8 +222,13 @@ def book_form(
     phone: str = "",
     language: str = "pl",
     consent: bool = True,
+    answers: dict[str, str] | None = None,
 ) -> Any:
-    """Book through the resident's form, as a browser would (CSRF token read from the page)."""
+    """Book through the resident's form, as a browser would (CSRF token read from the page).
+
+    The admission questions are answered "no" (admitted) unless ``answers`` says otherwise;
+    offices without the sanitary regime ignore them.
+    """
     page = f"/o/{office}/{service}/book"
     data = {
         "csrf_token": csrf_token(client, f"{page}?start={start}"),
@@ -230,6 +240,8 @@ def book_form(
     }
     if consent:
         data["consent"] = "y"
+    given = {key: "no" for key, _texts in DEFAULT_QUESTIONS} if answers is None else answers
+    data.update({f"q_{key}": value for key, value in given.items()})
     return client.post(page, data=data)
 
 

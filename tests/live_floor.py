@@ -38,6 +38,7 @@ import holidays
 import requests
 from sqlalchemy import select
 
+from booking.admission import DEFAULT_QUESTIONS
 from booking.database import db
 from booking.models import Office
 from queueing.cli import replace_device, upsert_staff
@@ -47,6 +48,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 CLERK_PASSWORD = "counter-password-1"
 TIMEOUT = 30.0  # seconds a client waits for an answer, unless told otherwise
+# The kiosk's admission questions answered so as to be admitted; ignored when the office's
+# sanitary regime is off.
+KIOSK_ADMITTED = {"answered": "1", **{f"q_{key}": "no" for key, _texts in DEFAULT_QUESTIONS}}
 
 
 class UnexpectedAnswer(AssertionError):
@@ -450,6 +454,7 @@ class Kiosk:
         """The walk-in button of ``service``; the answer as it is (302: issued)."""
         return self.session.post(
             f"{self.base}/kiosk/walk-in/{service}",
+            data=KIOSK_ADMITTED,
             headers={"X-CSRFToken": self.csrf},
             allow_redirects=False,
             timeout=self.timeout,

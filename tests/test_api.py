@@ -17,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from booking.admission import DEFAULT_NOTICES, DEFAULT_QUESTIONS
 from booking.codes import ALPHABET, format_code
 from booking.database import db
 from booking.importer import DEMO_FILE
@@ -147,7 +148,19 @@ def test_office_detail_has_its_services_in_the_request_language(
         assert response.status_code == 200
         detail = response.get_json()
         services = detail.pop("services")
+        regime = detail.pop("admission")
         assert detail == listed[slug]
+        if source.get("admission", {}).get("enabled"):
+            # The seed's four questions, each refused by a yes, in the request language.
+            assert [(q["key"], q["refuse_on"]) for q in regime["questions"]] == [
+                (key, "yes") for key, _texts in DEFAULT_QUESTIONS
+            ]
+            assert [q["text"] for q in regime["questions"]] == [
+                texts[lang] for _key, texts in DEFAULT_QUESTIONS
+            ]
+            assert regime["notices"] == DEFAULT_NOTICES[lang]
+        else:
+            assert regime is None
         assert [s["key"] for s in services] == [s["key"] for s in source["services"]]
         for service, expected in zip(services, source["services"], strict=True):
             assert service == {
@@ -268,6 +281,7 @@ def test_create_booking(any_app: Flask) -> None:
         "counter": data["counter"],
         "starts_at": start,
         "ends_at": iso(as_utc(start) + timedelta(minutes=30)),
+        "mode": "in_person",
         "documents": source["documents"]["pl"],  # the request's language, pl by default
     }
     assert len(data["code"]) == 8 and set(data["code"]) <= set(ALPHABET)

@@ -39,8 +39,9 @@ from playwright.sync_api import (
 )
 from sqlalchemy import select
 
+from booking.admission import DEFAULT_NOTICES, DEFAULT_QUESTIONS
 from booking.database import db
-from booking.models import Booking, Office
+from booking.models import AdmissionCheck, Booking, Office
 from booking.tickets import ticket_payload, verify_ticket
 from queueing.cli import replace_device, upsert_staff
 from queueing.errors import TicketNotValid
@@ -214,6 +215,17 @@ def assert_laid_out_side_by_side(display: Page, call: Locator) -> None:
     assert counter["y"] + counter["height"] <= screen["height"], counter
 
 
+def answer_questions(page: Page, answers: dict[str, str]) -> None:
+    """Tap the answers to the kiosk's admission questions, then continue."""
+    expect(page.locator(".question")).to_have_count(len(answers))
+    for key, value in answers.items():
+        page.locator(f'.question[data-question="{key}"] input[value="{value}"]').check()
+    page.locator("#questions-form button[type=submit]").click()
+
+
+ALL_NO = {key: "no" for key, _texts in DEFAULT_QUESTIONS}
+
+
 # --- 1. check-in by camera -----------------------------------------------------------
 
 
@@ -255,6 +267,8 @@ def test_kiosk_checks_in_a_booking_by_camera(
             expect(page).to_have_url(re.compile(r"/kiosk/$"))
             expect(page.locator("#code")).to_be_focused()
             page.locator("#camera-button").click()
+            # Bytom's sanitary regime: the questions come before the ticket.
+            answer_questions(page, ALL_NO)
             expect(page).to_have_url(re.compile(r"/kiosk/ticket/\d+$"))
             number = page.locator(".slip-number")
             expect(number).to_have_text(re.compile(rf"^{PREFIX}\d{{3}}$"))
@@ -324,6 +338,7 @@ def test_walk_in_is_called_and_the_display_shows_it(
                 ".service-button", has=kiosk.locator(".prefix", has_text=re.compile(f"^{PREFIX}$"))
             )
             service.click()
+            answer_questions(kiosk, ALL_NO)
             expect(kiosk).to_have_url(re.compile(r"/kiosk/ticket/\d+$"))
             expect(kiosk.locator(".slip-number")).to_have_text(f"{PREFIX}001")
             expect(kiosk.locator(".slip-ahead")).to_be_visible()
@@ -405,7 +420,81 @@ def test_kiosk_refuses_a_forged_qr_code(
     assert problems == []
 
 
-# --- 4. the display loses its connection ---------------------------------------------
+# --- 4. the admission check at the kiosk, in two languages ---------------------------
+
+
+def test_kiosk_refuses_in_czech_and_admits_in_polish(
+    app: Flask, live_server: LiveServer, browser: Browser
+) -> None:
+    app.config["PUBLIC_URL"] = live_server.url
+    problems = Problems()
+    questions = dict(DEFAULT_QUESTIONS)
+    with time_machine.travel(OPEN_MONDAY, tick=True):
+        kiosk_link = device_link(app, DeviceKind.KIOSK, "Kiosk 1")
+        context = new_context(browser)
+        try:
+            kiosk = problems.watch(context.new_page(), "kiosk")
+            kiosk.goto(kiosk_link)
+            expect(kiosk).to_have_url(re.compile(r"/kiosk/$"))
+            # The regime's notices greet everyone at the kiosk.
+            expect(kiosk.locator(".regime-notices li").first).to_have_text(DEFAULT_NOTICES["pl"][0])
+
+            # A Czech visitor switches the language and asks for a number.
+            kiosk.locator('.langs a[lang="cs"]').click()
+            service = kiosk.locator(
+                ".service-button", has=kiosk.locator(".prefix", has_text=re.compile(f"^{PREFIX}$"))
+            )
+            service.click()
+            expect(
+                kiosk.locator('.question[data-question="symptoms"] .question-text')
+            ).to_have_text(questions["symptoms"]["cs"])
+            problems.allow(403, f"/kiosk/walk-in/{SERVICE_KEY}")
+            with kiosk.expect_response(lambda r: r.request.method == "POST") as posted:
+                answer_questions(kiosk, {**ALL_NO, "symptoms": "yes"})
+            assert posted.value.status == 403
+            refusal = kiosk.locator("[data-refused]")
+            expect(refusal).to_contain_text("hygienick")  # in Czech: the office's rules
+            channels = kiosk.locator(".remote-channels")
+            expect(channels.locator(".department h3")).to_have_text("Oddělení vymáhání pohledávek")
+            expect(channels).to_contain_text("windykacja@bm.bytom.pl")
+            expect(channels).to_contain_text("+48 32 532 50 25")
+            remote_qr = kiosk.locator(".remote-qr img")
+            remote_qr.evaluate(
+                """img => img.complete ? null : new Promise(done => {
+                    img.addEventListener("load", done); img.addEventListener("error", done);
+                })"""
+            )
+            remote_link = read_qr(remote_qr.screenshot())
+            assert remote_link == f"{live_server.url}/o/{OFFICE_SLUG}/{SERVICE_KEY}/remote"
+            with app.app_context():
+                assert db.session.scalars(select(Ticket)).all() == []
+
+            # Done: the kiosk is back in Polish for the next visitor, who is well.
+            kiosk.locator("a.button.primary").click()
+            expect(kiosk).to_have_url(re.compile(r"/kiosk/\?lang=pl$"))
+            service.click()
+            expect(kiosk.locator('.question[data-question="contact"] .question-text')).to_have_text(
+                questions["contact"]["pl"]
+            )
+            answer_questions(kiosk, ALL_NO)
+            expect(kiosk).to_have_url(re.compile(r"/kiosk/ticket/\d+$"))
+            expect(kiosk.locator(".slip-number")).to_have_text(f"{PREFIX}001")
+            expect(kiosk.locator(".regime-notices")).to_contain_text(DEFAULT_NOTICES["pl"][1])
+        finally:
+            context.close()
+
+    with app.app_context():
+        ticket = db.session.scalars(select(Ticket)).one()
+        assert (ticket.label, ticket.kind) == (f"{PREFIX}001", TicketKind.WALK_IN)
+        outcomes = db.session.scalars(select(AdmissionCheck).order_by(AdmissionCheck.id)).all()
+        assert [(c.place, c.admitted, c.question) for c in outcomes] == [
+            ("kiosk", False, "symptoms"),
+            ("kiosk", True, None),
+        ]
+    assert problems == []
+
+
+# --- 5. the display loses its connection ---------------------------------------------
 
 STREAM = "**/display/stream*"
 # The display's voice, recorded instead of spoken: what it announces.
@@ -480,6 +569,7 @@ def test_display_announces_a_call_made_while_it_was_cut_off(
             kiosk.locator(
                 ".service-button", has=kiosk.locator(".prefix", has_text=re.compile(f"^{PREFIX}$"))
             ).click()
+            answer_questions(kiosk, ALL_NO)
             expect(kiosk.locator(".slip-number")).to_have_text(f"{PREFIX}001")
             expect(waiting_r.locator(".count")).to_have_text("1")
 

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from booking.database import db
 from booking.importer import import_offices
 from booking.models import Booking, BookingSlot, BookingStatus, Office
-from tests.conftest import CSRF_RE, LiveServer
+from tests.conftest import ADMITTED, CSRF_RE, LiveServer
 
 THREADS = 50
 
@@ -85,6 +85,7 @@ def test_fifty_api_clients_race_for_the_same_last_slot(
                     "email": f"resident{i}@example.com",
                     "language": "pl",
                     "consent": True,
+                    "declaration": ADMITTED,
                 },
                 headers={"Accept-Language": "en"},
                 timeout=120,
@@ -196,6 +197,7 @@ def test_overlapping_starts_on_one_counter_give_one_booking(any_app: Flask) -> N
                     "name": f"Resident {i}",
                     "phone": f"+48 601 000 {i:03d}",
                     "consent": True,
+                    "declaration": ADMITTED,
                 },
                 timeout=120,
             )
@@ -249,6 +251,7 @@ def test_the_cap_per_contact_holds_when_one_contact_races(any_app: Flask) -> Non
                     "name": "Slot Trader",
                     "email": "trader@example.com",
                     "consent": True,
+                    "declaration": ADMITTED,
                 },
                 timeout=120,
             )
@@ -277,6 +280,7 @@ def test_cancel_and_move_of_one_booking_at_once_leave_it_consistent(any_app: Fla
                     "name": "Ewa Nowak",
                     "phone": f"+48 601 200 {round_:03d}",
                     "consent": True,
+                    "declaration": ADMITTED,
                 },
                 timeout=30,
             ).json()

@@ -39,7 +39,8 @@ from queueing.models import (
 )
 from queueing.numbering import next_number
 from queueing.state import recent_handling
-from tests.conftest import CSRF_RE, LiveServer, csrf_token
+from tests.conftest import ADMITTED, CSRF_RE, LiveServer, csrf_token
+from tests.live_floor import KIOSK_ADMITTED
 from tests.test_concurrency import race
 
 KOSZALIN = "koszalin-zbm"
@@ -106,7 +107,7 @@ def ticket_id_of(response: Any) -> int:
 
 def take_number(kiosk: FlaskClient, service: str = "raty") -> Any:
     token = csrf_token(kiosk, "/kiosk/")
-    return kiosk.post(f"/kiosk/walk-in/{service}", data={"csrf_token": token})
+    return kiosk.post(f"/kiosk/walk-in/{service}", data={"csrf_token": token, **KIOSK_ADMITTED})
 
 
 def walk_in(kiosk: FlaskClient, service: str = "raty") -> int:
@@ -115,7 +116,7 @@ def walk_in(kiosk: FlaskClient, service: str = "raty") -> int:
 
 def check_in(kiosk: FlaskClient, code: str) -> Any:
     token = csrf_token(kiosk, "/kiosk/")
-    return kiosk.post("/kiosk/check-in", data={"csrf_token": token, "code": code})
+    return kiosk.post("/kiosk/check-in", data={"csrf_token": token, "code": code, **KIOSK_ADMITTED})
 
 
 def ticket(app: Flask, ticket_id: int) -> Ticket:
@@ -146,6 +147,7 @@ def book(app: Flask, start: datetime, service: str = "raty", office: str = KOSZA
         "name": "Ewa Mieszkanka",
         "email": kw.pop("email", f"ewa{start:%H%M}@example.com"),
         "consent": True,
+        "declaration": ADMITTED,
     }
     with time_machine.travel(start - timedelta(days=1), tick=False):
         response = app.test_client().post("/api/v1/bookings", json=body)
@@ -271,7 +273,7 @@ def test_many_kiosks_issuing_at_once_get_distinct_contiguous_numbers(any_app: Fl
                 session, token = prepared
                 return session.post(
                     f"{server.url}/kiosk/walk-in/raty",
-                    data={"csrf_token": token},
+                    data={"csrf_token": token, **KIOSK_ADMITTED},
                     allow_redirects=False,
                     timeout=120,
                 )
@@ -431,7 +433,7 @@ def test_one_booking_scanned_at_many_kiosks_at_once_gives_one_ticket(any_app: Fl
                 session, token = prepared
                 return session.post(
                     f"{server.url}/kiosk/check-in",
-                    data={"csrf_token": token, "code": payload},
+                    data={"csrf_token": token, "code": payload, **KIOSK_ADMITTED},
                     allow_redirects=False,
                     timeout=120,
                 )

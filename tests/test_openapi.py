@@ -4,18 +4,19 @@ error code it documents is one the running app really gives, in the documented s
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_app
+from conftest import ADMITTED, make_app
 from flask import Flask
 from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
-from test_api import OFFICE, SERVICE, body, local_today, some_starts
+from test_api import OFFICE, SERVICE, body, free_starts, local_today, some_starts
 from werkzeug.test import TestResponse
 
 from booking.openapi import spec
@@ -171,6 +172,17 @@ def test_every_documented_answer_is_given_and_matches_its_schema(any_app: Flask)
     api("post", create, json=body(starts[4], service="nothing"))
     api("post", create, json=body(starts[4], consent=False))
     api("post", create, json=body("2020-01-01T08:00:00Z"))  # not_bookable
+    api("post", create, json=body(starts[4], mode="by pigeon"))  # invalid_mode
+    api("post", create, json=body(starts[4], email="ola@example.com", mode="phone"))  # no phone
+    # Bytom admits visitors under a sanitary regime: the declaration is required, and a
+    # refusing answer is refused with the remote channels.
+    bytom = {"office": "bytom-zielna", "service": "raty-umorzenia"}
+    first_bytom = local_today("bytom-zielna") + timedelta(days=2)
+    span = {"from": str(first_bytom), "to": str(first_bytom + timedelta(days=13))}
+    regime_start = free_starts(api.client, **bytom, **span)[0]
+    api("post", create, json=body(regime_start, **bytom))  # answers_missing
+    refusing = {**ADMITTED, "symptoms": True}
+    api("post", create, json=body(regime_start, **bytom, declaration=refusing))  # not_admitted
     api("post", create, data="[" * 70_000, content_type="application/json")
 
     code, token = {"code": first["code"]}, {"X-Booking-Token": first["token"]}

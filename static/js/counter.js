@@ -20,7 +20,7 @@
   }
 
   var source = new EventSource(live.dataset.stream);
-  ["update", "call", "recall", "serve", "finish", "park", "no_show", "transfer", "urgent"].forEach(
+  ["update", "call", "recall", "serve", "finish", "park", "no_show", "transfer", "urgent", "refuse"].forEach(
     function (kind) {
       source.addEventListener(kind, function () {
         if (!pending) pending = setTimeout(refresh, 300); // one refresh for a burst

@@ -169,7 +169,7 @@
     source.addEventListener("state", function (e) { lastSeen = Date.now(); applyState(JSON.parse(e.data)); });
     source.addEventListener("call", onCall);
     source.addEventListener("recall", onCall);
-    ["update", "serve", "finish", "park", "no_show", "transfer", "urgent", "ping"].forEach(function (kind) {
+    ["update", "serve", "finish", "park", "no_show", "transfer", "urgent", "refuse", "ping"].forEach(function (kind) {
       source.addEventListener(kind, onUpdate);
     });
     source.onopen = function () { failures = 0; connection.hidden = true; stopPolling(); };
