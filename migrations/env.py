@@ -25,6 +25,11 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_name(name, type_, parent_names):
+    # The scheduler's job store keeps its own table (created by APScheduler, not here).
+    return not (type_ == "table" and name == "apscheduler_jobs")
+
+
 def get_engine_url():
     try:
         return get_engine().url.render_as_string(hide_password=False).replace("%", "%%")
@@ -90,16 +95,29 @@ def run_migrations_online():
 
     conf_args = current_app.extensions["migrate"].configure_args
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_name", include_name)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table on SQLite (copy, DROP, rename). With foreign keys
+            # enforced the DROP fails, or cascades and deletes the rows that point at it
+            # (a booking's counter time). The pragma only works outside a transaction.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

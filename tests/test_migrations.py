@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import time_machine
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import Column, Integer, MetaData
+from sqlalchemy import Column, Integer, MetaData, text
 
 from booking.database import db
+from tests.conftest import book_form, local_start, manage_token
+from tests.test_floor import NOW, signed_in_device, walk_in
 
 
 def schema_diff(app: Flask, metadata: MetaData | None = None) -> list:
@@ -36,3 +41,31 @@ def test_a_model_change_without_migration_is_noticed(app: Flask) -> None:
         table.to_metadata(metadata)
     metadata.tables["office"].append_column(Column("not_migrated", Integer))
     assert any("not_migrated" in str(change) for change in schema_diff(app, metadata))
+
+
+def test_migrating_down_and_up_keeps_bookings_cells_and_tickets(any_app: Flask) -> None:
+    """On SQLite batch mode rebuilds tables; with foreign keys enforced that would delete
+    the rows pointing at them (a booking's cells) or fail. Nothing is lost either way."""
+    with time_machine.travel(datetime(2026, 11, 20, 9, tzinfo=UTC), tick=False):
+        start = local_start("2026-11-25", "10:00", "Europe/Prague")
+        manage_token(book_form(any_app.test_client(), "plzen-kontaktni-misto", "volne-byty", start))
+    with time_machine.travel(NOW, tick=False):
+        walk_in(signed_in_device(any_app))
+    tables = ("booking", "booking_slot", "ticket", "counter_service", "service", "office")
+
+    def counts() -> dict[str, int]:
+        with any_app.app_context():
+            return {
+                t: db.session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+                for t in tables
+            }
+
+    before = counts()
+    assert before["booking_slot"] == 1 and before["ticket"] == 1
+    with any_app.app_context():
+        downgrade(revision="20c66c67a9ee")
+    assert counts() == before
+    with any_app.app_context():
+        upgrade()
+    assert counts() == before
+    assert schema_diff(any_app) == []
