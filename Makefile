@@ -30,7 +30,7 @@ run: install translations
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo
 	@echo "Serving on http://127.0.0.1:5000  (Ctrl+C stops)"
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	SCHEDULER_IN_PROCESS=true $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 test: install translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

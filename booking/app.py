@@ -88,4 +88,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             response.headers["Cache-Control"] = "no-store"
         return response
 
+    if app.config["SCHEDULER_IN_PROCESS"]:  # last: its first runs render mail at once
+        from . import scheduler
+
+        scheduler.start(app)
     return app

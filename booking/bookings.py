@@ -317,6 +317,7 @@ def reschedule_booking(
             booking.starts_at, booking.ends_at, booking.counter_id = old
             raise SlotTaken(nearest_free(session, office, service, start, now))
         booking.sequence += 1
+        booking.reminder_sent_at = None  # the new time gets a reminder of its own
     return booking
 
 
@@ -386,6 +387,7 @@ def to_phone(session: Session, booking: Booking, phone: str | None, now: datetim
         booking.status = BookingStatus.BOOKED
         booking.mode = BookingMode.PHONE
         booking.sequence += 1
+        booking.reminder_sent_at = None
     return booking
 
 
@@ -439,6 +441,7 @@ def rebook(
         booking.status = BookingStatus.BOOKED
         booking.mode = BookingMode.IN_PERSON
         booking.sequence += 1
+        booking.reminder_sent_at = None
     if checked and outcome is not None:
         admission.record(session, office, "booking", outcome, now, booking=booking)
     return booking

@@ -86,6 +86,15 @@ def admission_purge(days: int | None) -> None:
     click.echo(f"{removed} admission outcomes deleted (older than {keep} days)")
 
 
+@click.command("scheduler")
+def scheduler_command() -> None:
+    """Run the scheduled jobs (reminders, no-shows, day close, retention, mail) until stopped."""
+    from . import scheduler
+
+    scheduler.run_forever(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(offices_cli)
     app.cli.add_command(admission_cli)
+    app.cli.add_command(scheduler_command)

@@ -66,6 +66,10 @@ def from_environment(instance: Path) -> dict[str, Any]:
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
         # Outcomes of the sanitary admission check (health data) are deleted after this.
         "ADMISSION_RETENTION_DAYS": int(os.environ.get("ADMISSION_RETENTION_DAYS", "14")),
+        # Bookings' names, contacts and links are erased this long after the visit.
+        "RETENTION_DAYS": int(os.environ.get("RETENTION_DAYS", "90")),
+        # `make run`: the scheduler in the app's one process; in production `flask scheduler`.
+        "SCHEDULER_IN_PROCESS": _bool("SCHEDULER_IN_PROCESS", False),
         "ICS_UID_DOMAIN": os.environ.get("ICS_UID_DOMAIN", "okienko.local"),
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),

@@ -327,6 +327,9 @@ def import_offices(session: Session, data: dict[str, Any]) -> list[Office]:
                 _check_grid(session, office, value)
             setattr(office, key, value)
         office.notices = _texts(entry.get("notices", {}), f"office {office.slug}, notices")
+        office.reminder_time = _time(
+            entry.get("reminder_time", "16:00"), f"office {office.slug}, reminder_time"
+        )
         _apply_hours(office, entry.get("hours", []))
         office.closures.clear()
         for closure in entry.get("closures", []):

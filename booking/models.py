@@ -12,11 +12,15 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
+    Float,
     ForeignKey,
+    Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Time,
+    Unicode,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -57,6 +61,8 @@ class Office(db.Model):
     max_calls: Mapped[int] = mapped_column(Integer, default=3)
     call_cooldown_seconds: Mapped[int] = mapped_column(Integer, default=10)
     notices: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    # Local time, the day before a visit, when its reminder goes out.
+    reminder_time: Mapped[time] = mapped_column(Time, default=time(16, 0))
     # Remote channels offered to whoever should not come in person.
     postal_address: Mapped[str | None] = mapped_column(String(300))
     drop_box: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
@@ -263,6 +269,8 @@ class BookingStatus(enum.StrEnum):
     CANCELLED = "cancelled"
     # Not admitted under the sanitary regime: the counter time is freed.
     REFUSED = "refused"
+    # Not checked in by the end of the check-in window: the rest of the time is freed.
+    NO_SHOW = "no_show"
 
 
 class BookingMode(enum.StrEnum):
@@ -299,6 +307,10 @@ class Booking(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Claimed by the reminder job before it mails: set once, so a reminder goes out once.
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Name, contacts and tokens erased after the retention period; the counts stay.
+    anonymized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     office: Mapped[Office] = relationship()
     service: Mapped[Service] = relationship()
@@ -308,7 +320,10 @@ class Booking(db.Model):
     )
 
     __table_args__ = (
-        CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="has_contact"),
+        CheckConstraint(
+            "email IS NOT NULL OR phone IS NOT NULL OR anonymized_at IS NOT NULL",
+            name="has_contact",
+        ),
         CheckConstraint("starts_at < ends_at", name="starts_before_ends"),
     )
 
@@ -321,6 +336,31 @@ class Booking(db.Model):
         return self.mode == BookingMode.PHONE
 
 
+class QueuedMail(db.Model):
+    """A mail on its way: sent at once if the server answers, else retried with backoff.
+
+    A sender claims a row for a while (``claimed_until``) by a conditional
+    UPDATE before it talks to the server, so two senders never send one mail.
+    After the last try the mail is marked failed and shown to staff.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id", ondelete="SET NULL"))
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("booking.id", ondelete="SET NULL"))
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    message: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+
+    __table_args__ = (Index("ix_queued_mail_due", "sent_at", "failed_at", "next_attempt_at"),)
+
+
 class BookingToken(db.Model):
     """Another secret link to a booking's page, minted for a later mail; stored hashed."""
 
@@ -330,6 +370,17 @@ class BookingToken(db.Model):
     )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# APScheduler's job store (booking.scheduler), as APScheduler 3.11 defines it; created by
+# the migrations so that two scheduler processes starting at once never race to create it.
+scheduler_jobs = Table(
+    "apscheduler_jobs",
+    db.metadata,
+    Column("id", Unicode(191), primary_key=True),
+    Column("next_run_time", Float(25), index=True),
+    Column("job_state", LargeBinary, nullable=False),
+)
 
 
 CELL_CONSTRAINT = "uq_booking_slot_counter_start"

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from email.message import EmailMessage
 from email.utils import parseaddr
 
 from flask import current_app, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
 
-from . import admission
+from . import admission, outbox
 from .bookings import Contact, link_token
 from .codes import format_code
 from .database import db, utcnow
 from .formatting import local_date, local_day
 from .ics import booking_calendar
-from .mail import Attachment, build_message, deliver
+from .mail import Attachment, build_message
 from .models import Booking, Office, Service
 from .tickets import qr_png, ticket_payload
 
@@ -57,8 +59,24 @@ def _send(
     cancel: bool,
     **extra: object,
 ) -> None:
-    if not booking.email:
-        return
+    if booking.email:
+        dispatch(
+            compose(booking, template, subject, token, cancel, **extra),
+            booking.office_id,
+            booking.id,
+        )
+
+
+def compose(
+    booking: Booking,
+    template: str,
+    subject: object,
+    token: str | None,
+    cancel: bool,
+    **extra: object,
+) -> EmailMessage:
+    """A mail about ``booking`` in the resident's language, with the .ics and the QR ticket."""
+    assert booking.email
     with force_locale(booking.language):
         manage_url = public_url("booking.manage", token=token) if token else None
         day = local_day(booking.starts_at, booking.office)
@@ -89,14 +107,18 @@ def _send(
             render_template(f"mail/{template}.html", **context),
             tuple(attachments),
         )
-    # End the read transaction the rendering opened: on SQLite it holds the write lock,
-    # and nobody should wait for a slow mail server.
+    return message
+
+
+def dispatch(message: EmailMessage, office_id: int | None, booking_id: int | None) -> None:
+    """Queue the mail and try it at once; if the server is down the scheduler retries it."""
+    now = utcnow()
+    row = outbox.enqueue(db.session, message, now, office_id, booking_id)
+    # Commit before talking to the server: on SQLite an open transaction holds the write
+    # lock, and nobody should wait for a slow mail server.
     db.session.commit()
-    try:
-        deliver(message, current_app.config)
-    except OSError:
-        # The booking is saved either way; the resident still has the page and the code.
-        current_app.logger.exception("mail to booking %s not delivered", booking.code)
+    if not outbox.send(db.session, row.id, current_app.config):
+        current_app.logger.warning("mail %s queued for a retry", row.id)
 
 
 def booking_confirmed(booking: Booking, token: str) -> None:
@@ -109,6 +131,13 @@ def booking_rescheduled(booking: Booking, token: str) -> None:
     code = format_code(booking.code)
     subject = _l("Your booking %(code)s has been moved", code=code)
     _send(booking, "rescheduled", subject, token, cancel=False)
+
+
+def reminder_message(session: Session, booking: Booking, now: datetime) -> EmailMessage:
+    """The reminder the day before, with a fresh link to the booking's page."""
+    code = format_code(booking.code)
+    subject = _l("Reminder: your visit %(code)s is tomorrow", code=code)
+    return compose(booking, "reminder", subject, link_token(session, booking, now), cancel=False)
 
 
 def booking_to_phone(booking: Booking, token: str) -> None:
@@ -164,8 +193,4 @@ def refused_before_booking(
             render_template("mail/refused_at_booking.html", **context),
             (),
         )
-    db.session.commit()
-    try:
-        deliver(message, current_app.config)
-    except OSError:
-        current_app.logger.exception("refusal mail for %s not delivered", office.slug)
+    dispatch(message, office.id, None)

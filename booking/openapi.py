@@ -146,7 +146,7 @@ def schemas() -> dict[str, Schema]:
     }
     booking = {
         "code": string("Code to read out and to look the booking up by.", pattern="^[0-9A-Z]{8}$"),
-        "status": string(enum=["booked", "cancelled", "refused"]),
+        "status": string(enum=["booked", "cancelled", "refused", "no_show"]),
         "office": string("Office slug."),
         "service": string("Service key."),
         "counter": string("The counter (service point) of the visit."),

@@ -196,7 +196,9 @@ def offices() -> str:
 @bp.get("/privacy")
 def privacy() -> str:
     return render_template(
-        "booking/privacy.html", retention_days=current_app.config["ADMISSION_RETENTION_DAYS"]
+        "booking/privacy.html",
+        retention_days=current_app.config["ADMISSION_RETENTION_DAYS"],
+        retention=current_app.config["RETENTION_DAYS"],
     )
 
 

@@ -25,11 +25,6 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
-def include_name(name, type_, parent_names):
-    # The scheduler's job store keeps its own table (created by APScheduler, not here).
-    return not (type_ == "table" and name == "apscheduler_jobs")
-
-
 def get_engine_url():
     try:
         return get_engine().url.render_as_string(hide_password=False).replace("%", "%%")
@@ -95,7 +90,6 @@ def run_migrations_online():
 
     conf_args = current_app.extensions["migrate"].configure_args
     conf_args.setdefault("render_item", render_item)
-    conf_args.setdefault("include_name", include_name)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

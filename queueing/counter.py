@@ -7,6 +7,7 @@ Every action is a POST with a CSRF token. Sent with ``Accept: application/json``
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from flask import (
@@ -29,11 +30,11 @@ from sqlalchemy.exc import IntegrityError
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from booking import admission, notifications
+from booking import admission, notifications, outbox
 from booking.availability import local_today
 from booking.database import db, utcnow
 from booking.extensions import limiter
-from booking.models import Booking, BookingStatus, Counter, Service
+from booking.models import Booking, BookingStatus, Counter, QueuedMail, Service
 from booking.refusals import Refusal
 
 from . import calling
@@ -136,6 +137,7 @@ def home() -> Any:
         waiting=waiting,
         parked=parked,
         phone_calls=calling.phone_calls(db.session, user, now),
+        failed_mails=outbox.failed(db.session, office.id, now - timedelta(days=14)),
         regime=admission.regime_active(office, local_today(office, now)),
         reasons=admission.COUNTER_REASONS,
         counters=office.counters,
@@ -322,6 +324,20 @@ def phone_call(booking_id: int) -> Any:
     if booking is None or booking.office_id != staff().office_id:
         abort(404)
     return run(calling.phone_call, booking)
+
+
+@bp.post("/mail/<int(max=2147483647):mail_id>/retry")
+@staff_required
+def retry_mail(mail_id: int) -> Any:
+    """Send an undelivered mail again, e.g. once the mail server is back."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    mail = db.session.get(QueuedMail, mail_id)
+    if mail is None or mail.office_id != staff().office_id or mail.failed_at is None:
+        abort(404)
+    outbox.retry(db.session, mail, utcnow())
+    db.session.commit()
+    return respond(_l("The e-mail will be sent again."), 200)
 
 
 @bp.get("/stream")

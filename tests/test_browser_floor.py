@@ -441,6 +441,8 @@ def test_kiosk_refuses_in_czech_and_admits_in_polish(
 
             # A Czech visitor switches the language and asks for a number.
             kiosk.locator('.langs a[lang="cs"]').click()
+            # Loaded with its scripts, as a visitor's page would be before a tap.
+            kiosk.wait_for_url(re.compile(r"/kiosk/\?lang=cs$"), wait_until="load")
             service = kiosk.locator(
                 ".service-button", has=kiosk.locator(".prefix", has_text=re.compile(f"^{PREFIX}$"))
             )
@@ -472,6 +474,7 @@ def test_kiosk_refuses_in_czech_and_admits_in_polish(
             # Done: the kiosk is back in Polish for the next visitor, who is well.
             kiosk.locator("a.button.primary").click()
             expect(kiosk).to_have_url(re.compile(r"/kiosk/\?lang=pl$"))
+            kiosk.wait_for_load_state("load")
             service.click()
             expect(kiosk.locator('.question[data-question="contact"] .question-text')).to_have_text(
                 questions["contact"]["pl"]
