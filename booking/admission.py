@@ -21,7 +21,7 @@ from .i18n import localized
 from .models import AdmissionCheck, AdmissionQuestion, Booking, Office
 from .refusals import Refusal
 
-# The seed's four reasons to stay home (Bytomskie Mieszkania); offices may edit them.
+# Bytomskie Mieszkania's four reasons to stay home (its public notice); offices may edit them.
 DEFAULT_QUESTIONS: list[tuple[str, dict[str, str]]] = [
     (
         "symptoms",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Blueprint, current_app, g, jsonify, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -39,7 +39,7 @@ BOOKING_FIELDS = {
     "email": str,
     "phone": str,
     "language": str,
-    "consent": bool,
+    "consent": bool,  # accepted from older clients and ignored: booking needs no consent
     "mode": str,
     "declaration": dict,
 }
@@ -285,37 +285,37 @@ def booking_request() -> dict[str, Any]:
     return body
 
 
+def checked_booking() -> tuple[dict[str, Any], Office, Service, Any, ContactForm]:
+    """The booking request's fields, checked once per request (the limit asks first).
+
+    Raises the ApiError that answers a request that is not valid.
+    """
+    if "checked_booking" not in g:
+        try:
+            g.checked_booking = _check_booking()
+        except ApiError as exc:
+            g.checked_booking = exc
+    if isinstance(g.checked_booking, ApiError):
+        raise g.checked_booking
+    return g.checked_booking
+
+
+def fields_to_correct() -> bool:
+    """Fields that do not validate (422) are a typo to correct, not a booking attempt: such
+    a request uses up no booking limit. A malformed request (400) still counts."""
+    try:
+        checked_booking()
+    except ApiError as exc:
+        return exc.status == 422
+    except Exception:  # counted; the view meets the error again and answers it
+        return False
+    return False
+
+
 @api.post("/bookings")
-@limiter.limit(lambda: current_app.config["API_BOOKING_RATE_LIMIT"])
+@limiter.limit(lambda: current_app.config["API_BOOKING_RATE_LIMIT"], exempt_when=fields_to_correct)
 def create():
-    body = booking_request()
-    office = find_office(body["office"])
-    service = find_service(office, body["service"])
-    start = parse_start(body["start"])
-    if start is None:
-        raise ApiError(
-            400,
-            "invalid_start",
-            _l("The start must be an ISO 8601 time with a zone."),
-            field="start",
-        )
-    form = ContactForm(
-        formdata=MultiDict(
-            {
-                "name": body.get("name") or "",
-                "email": body.get("email") or "",
-                "phone": body.get("phone") or "",
-                "language": body.get("language") or office.language,
-                "consent": "y" if body.get("consent") is True else "",
-                "start": body["start"],
-            }
-        ),
-        meta={"csrf": False},
-        region=office.country,
-    )
-    if not form.validate():
-        fields = {name: [str(e) for e in errors] for name, errors in form.errors.items()}
-        raise ApiError(422, "invalid_fields", _l("Some fields are not valid."), fields=fields)
+    body, office, service, start, form = checked_booking()
     contact = Contact(
         form.name.data, form.email.data or None, form.phone.data or None, form.language.data
     )
@@ -343,6 +343,37 @@ def create():
     return jsonify(
         {**booking_json(booking, str(get_locale())), "token": token, "manage_url": manage}
     ), 201
+
+
+def _check_booking() -> tuple[dict[str, Any], Office, Service, Any, ContactForm]:
+    body = booking_request()
+    office = find_office(body["office"])
+    service = find_service(office, body["service"])
+    start = parse_start(body["start"])
+    if start is None:
+        raise ApiError(
+            400,
+            "invalid_start",
+            _l("The start must be an ISO 8601 time with a zone."),
+            field="start",
+        )
+    form = ContactForm(
+        formdata=MultiDict(
+            {
+                "name": body.get("name") or "",
+                "email": body.get("email") or "",
+                "phone": body.get("phone") or "",
+                "language": body.get("language") or office.language,
+                "start": body["start"],
+            }
+        ),
+        meta={"csrf": False},
+        region=office.country,
+    )
+    if not form.validate():
+        fields = {name: [str(e) for e in errors] for name, errors in form.errors.items()}
+        raise ApiError(422, "invalid_fields", _l("Some fields are not valid."), fields=fields)
+    return body, office, service, start, form
 
 
 def declared(

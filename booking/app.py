@@ -10,9 +10,9 @@ from flask import Flask, g
 from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import errors, formatting
+from . import doctor, errors, formatting
 from .database import configure_sqlite, db
-from .extensions import babel, csrf, limiter, migrate
+from .extensions import CONTENT_SECURITY_POLICY, babel, csrf, limiter, migrate, talisman
 from .i18n import LANGUAGE_NAMES, LANGUAGES, remember_language, select_locale
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +46,20 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
     limiter.init_app(app)
+    secure = bool(app.config["SESSION_COOKIE_SECURE"])  # served over https (behind a proxy)
+    talisman.init_app(
+        app,
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        # The demo runs on http://127.0.0.1: no redirect to https, and HSTS and secure
+        # cookies only when the installation says it is served over https.
+        force_https=False,
+        strict_transport_security=secure,
+        session_cookie_secure=secure,
+        session_cookie_samesite=app.config["SESSION_COOKIE_SAMESITE"],
+        frame_options="DENY",
+        # Manage links carry a secret in the path: never leak it in a Referer.
+        referrer_policy="no-referrer",
+    )
 
     from queueing import floor
 
@@ -80,14 +94,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     @app.after_request
     def _headers(response: Any) -> Any:
-        # Manage links carry a secret in the path: never leak it in a Referer.
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
+        # The security headers (CSP, frames, referrer, nosniff) come from Talisman.
         if getattr(g, "no_store", False):
             response.headers["Cache-Control"] = "no-store"
         return response
 
+    doctor.warn_unshared_limits(app)
     if app.config["SCHEDULER_IN_PROCESS"]:  # last: its first runs render mail at once
         from . import scheduler
 

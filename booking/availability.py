@@ -20,7 +20,11 @@ def public_holidays(office: Office, years: range) -> set[date]:
 
 
 def schedule_for(office: Office, first: date, last: date) -> Schedule:
-    closed = public_holidays(office, range(first.year, last.year + 1))
+    closed = (
+        public_holidays(office, range(first.year, last.year + 1))
+        if office.public_holidays
+        else set()
+    )
     for closure in office.closures:
         if closure.last_day >= first and closure.first_day <= last:
             closed.update(date_range(max(first, closure.first_day), min(last, closure.last_day)))

@@ -95,6 +95,9 @@ def scheduler_command() -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from .doctor import doctor_command
+
+    app.cli.add_command(doctor_command)
     app.cli.add_command(offices_cli)
     app.cli.add_command(admission_cli)
     app.cli.add_command(scheduler_command)

@@ -41,10 +41,23 @@ def from_environment(instance: Path) -> dict[str, Any]:
     redis_url = os.environ.get("REDIS_URL")
     return {
         "SECRET_KEY": _secret_key(instance),
+        # Where it came from, for `flask doctor`.
+        "SECRET_KEY_SOURCE": "from the environment"
+        if os.environ.get("SECRET_KEY")
+        else f"generated into {instance / 'secret_key'}",
         "SQLALCHEMY_DATABASE_URI": database_url,
+        # A pooled connection is tested before use: after a database restart the first
+        # requests get a fresh connection instead of an error.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", redis_url or "memory://"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        # Redis gone: the limits count in each process's memory until it is back (logged
+        # once), instead of every limited request failing.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        # A Redis that does not answer holds a request 2 s at most, then the fallback.
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2},
         # Several installations may share one Redis: keep their counters apart.
         "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "okienko"),
         "RATELIMIT_HEADERS_ENABLED": True,

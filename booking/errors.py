@@ -52,11 +52,17 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
+        if exc.response is not None:  # a ready answer, e.g. a rate limit's own page
+            return exc.response
         status = exc.code or 500
         message = MESSAGES.get(status, GENERIC)
         if wants_json():
-            return json_error(status, CODES.get(status, "error"), message)
-        return _page(status, message)
+            response = json_error(status, CODES.get(status, "error"), message)
+        else:
+            response = _page(status, message)
+        # The exception's own headers: a 405's Allow, a 429's Retry-After.
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+        return (*response, headers)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -18,6 +18,14 @@ def _locale() -> str:
     return str(get_locale() or "pl")
 
 
+def zone_if_repeated(local: datetime) -> str:
+    """' CEST' or ' CET' for a wall-clock time that happens twice (the night the clocks go
+    back, 02:00-02:59 in Central Europe); '' for every other time."""
+    if local.replace(fold=0).utcoffset() == local.replace(fold=1).utcoffset():
+        return ""
+    return f" {local.tzname()}"
+
+
 def local_datetime(instant: datetime, office: Office, fmt: str = "full") -> str:
     """E.g. 'środa, 2 grudnia 2026 09:30' for a Polish reader of a Polish office."""
     tz = ZoneInfo(office.timezone)
@@ -25,11 +33,13 @@ def local_datetime(instant: datetime, office: Office, fmt: str = "full") -> str:
         return format_datetime(instant, fmt, tzinfo=tz, locale=_locale())
     local = instant.astimezone(tz)
     day = format_date(local.date(), "full", locale=_locale())
-    return f"{day} {format_time(local, 'HH:mm', locale=_locale())}"
+    return f"{day} {format_time(local, 'HH:mm', locale=_locale())}{zone_if_repeated(local)}"
 
 
 def local_time(instant: datetime, office: Office) -> str:
-    return format_time(instant, "HH:mm", tzinfo=ZoneInfo(office.timezone), locale=_locale())
+    """E.g. '09:30'; on the night the clocks go back '02:30 CEST', then '02:30 CET'."""
+    local = instant.astimezone(ZoneInfo(office.timezone))
+    return format_time(local, "HH:mm", locale=_locale()) + zone_if_repeated(local)
 
 
 def local_date(day: date, fmt: str = "full") -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField
+from wtforms import HiddenField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
@@ -50,10 +50,8 @@ class ContactForm(FlaskForm):
         choices=[SelectChoice(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
         validators=[DataRequired(_l("Please choose a language."))],
     )
-    consent = BooleanField(
-        _l("I have read the privacy notice and agree to the processing of my data for this visit."),
-        validators=[DataRequired(_l("Please agree to the privacy notice to book."))],
-    )
+    # No consent is asked: arranging visits is the office's public task (Art. 6(1)(e)
+    # GDPR). The form shows the information notice instead (booking/privacy.html).
     start = HiddenField(validators=[DataRequired(_l("Please choose a time."))])
     # "phone": a phone consultation, offered to whoever may not come in person.
     mode = HiddenField(default="in_person")

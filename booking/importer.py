@@ -32,6 +32,7 @@ from .models import (
     OpeningHours,
     Service,
 )
+from .slots import END_OF_DAY
 
 # Numeric office settings and their defaults.
 NUMBERS = {
@@ -126,7 +127,7 @@ def _apply_departments(office: Office, entries: list[dict[str, Any]]) -> dict[st
 
 
 def apply_admission(office: Office, entry: dict[str, Any] | None) -> None:
-    """The sanitary regime: off unless configured; the seed's four questions by default."""
+    """The sanitary regime: off unless configured; by default Bytomskie Mieszkania's questions."""
     entry = entry or {}
     where = f"office {office.slug}, admission"
     policy = office.admission or AdmissionPolicy()
@@ -214,10 +215,12 @@ def _apply_hours(office: Office, entries: list[dict[str, Any]]) -> None:
     office.hours.clear()
     for i, entry in enumerate(entries):
         where = f"office {office.slug}, hours #{i + 1}"
-        opens, closes = _time(entry.get("open"), where), _time(entry.get("close"), where)
+        opens = _time(entry.get("open"), where)
+        # "24:00" closes at midnight, the end of the day: open = "00:00" is the whole day.
+        closes = END_OF_DAY if entry.get("close") == "24:00" else _time(entry.get("close"), where)
         if opens >= closes:
             raise OfficeConfigError(f"{where}: opens at {opens} but closes at {closes}")
-        for t in (opens, closes):
+        for t in (opens, closes) if closes != END_OF_DAY else (opens,):
             if (t.hour * 60 + t.minute) % office.slot_minutes or t.second:
                 raise OfficeConfigError(
                     f"{where}: {t} is not on the {office.slot_minutes}-minute grid"
@@ -313,6 +316,9 @@ def import_offices(session: Session, data: dict[str, Any]) -> list[Office]:
         office.timezone = entry["timezone"]
         office.country = entry["country"].upper()
         office.subdivision = entry.get("subdivision")
+        office.public_holidays = entry.get("public_holidays", True)
+        if not isinstance(office.public_holidays, bool):
+            raise OfficeConfigError(f"office {office.slug}: 'public_holidays' is true or false")
         office.language = entry.get("language", "pl")
         office.phone = entry.get("phone")
         office.email = entry.get("email")

@@ -6,8 +6,9 @@ import smtplib
 import ssl
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,26 @@ class Attachment:
     params: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Inline:
+    """An image the HTML part shows itself, as ``<img src="cid:{cid}">``."""
+
+    cid: str  # without the angle brackets, as the HTML refers to it
+    filename: str
+    content: bytes
+    maintype: str
+    subtype: str
+
+
+def sender_domain(sender: str) -> str | None:
+    return sender.rpartition("@")[2].strip("> ") or None
+
+
+def new_cid(sender: str) -> str:
+    """A Content-ID for an inline image, unique like a Message-ID, without the brackets."""
+    return make_msgid(domain=sender_domain(sender))[1:-1]
+
+
 def build_message(
     sender: str,
     to: str,
@@ -28,15 +49,33 @@ def build_message(
     text: str,
     html: str | None = None,
     attachments: tuple[Attachment, ...] = (),
+    *,
+    reply_to: str | None = None,
+    inline: tuple[Inline, ...] = (),
 ) -> EmailMessage:
+    """Text and HTML alternatives; the HTML with its inline images (multipart/related),
+    then the attachments. Replies go to ``reply_to`` (the office) when it is given."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
+    if reply_to:
+        message["Reply-To"] = reply_to
     message["Subject"] = subject
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or None)
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = make_msgid(domain=sender_domain(sender))
     message.set_content(text)
     if html:
         message.add_alternative(html, subtype="html")
+        html_part = message.get_payload()[1]
+        for image in inline:
+            html_part.add_related(
+                image.content,
+                maintype=image.maintype,
+                subtype=image.subtype,
+                cid=f"<{image.cid}>",
+                disposition="inline",
+                filename=image.filename,
+            )
     for item in attachments:
         message.add_attachment(
             item.content,

@@ -18,7 +18,7 @@ from .codes import format_code
 from .database import db, utcnow
 from .formatting import local_date, local_day
 from .ics import booking_calendar
-from .mail import Attachment, build_message
+from .mail import Attachment, Inline, build_message, new_cid
 from .models import Booking, Office, Service
 from .tickets import qr_png, ticket_payload
 
@@ -77,6 +77,12 @@ def compose(
 ) -> EmailMessage:
     """A mail about ``booking`` in the resident's language, with the .ics and the QR ticket."""
     assert booking.email
+    sender = current_app.config["MAIL_SENDER"]
+    qr = None
+    if not cancel and not booking.by_phone:
+        # The QR ticket shows in the mail itself, and is attached too for printing or saving.
+        png = qr_png(ticket_payload(booking.code, current_app.config["SECRET_KEY"]))
+        qr = Inline(new_cid(sender), "ticket.png", png, "image", "png")
     with force_locale(booking.language):
         manage_url = public_url("booking.manage", token=token) if token else None
         day = local_day(booking.starts_at, booking.office)
@@ -93,19 +99,21 @@ def compose(
             "admission_url": public_url("booking.admission_check", token=token)
             if token and booking.active and admission.needs_check(booking)
             else None,
+            "qr_cid": qr.cid if qr else None,
             **extra,
         }
         attachments = [_ics_attachment(booking, cancel)]
-        if not cancel and not booking.by_phone:
-            payload = ticket_payload(booking.code, current_app.config["SECRET_KEY"])
-            attachments.append(Attachment("ticket.png", qr_png(payload), "image", "png"))
+        if qr:
+            attachments.append(Attachment(qr.filename, qr.content, "image", "png"))
         message = build_message(
-            current_app.config["MAIL_SENDER"],
+            sender,
             booking.email,
             str(subject),
             render_template(f"mail/{template}.txt", **context),
             render_template(f"mail/{template}.html", **context),
             tuple(attachments),
+            reply_to=booking.office.email,
+            inline=(qr,) if qr else (),
         )
     return message
 
@@ -192,5 +200,6 @@ def refused_before_booking(
             render_template("mail/refused_at_booking.txt", **context),
             render_template("mail/refused_at_booking.html", **context),
             (),
+            reply_to=office.email,
         )
     dispatch(message, office.id, None)

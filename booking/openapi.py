@@ -207,7 +207,7 @@ def schemas() -> dict[str, Schema]:
         ),
         "BookingRequest": {
             **obj(
-                ["office", "service", "start", "name", "consent"],
+                ["office", "service", "start", "name"],
                 office=string("Office slug.", minLength=1),
                 service=string("Service key at that office.", minLength=1),
                 start=string("A free start, with an offset.", format="date-time", maxLength=40),
@@ -215,7 +215,13 @@ def schemas() -> dict[str, Schema]:
                 email=nullable(string(format="email", maxLength=254)),
                 phone=nullable(string("National numbers: the office's country.", maxLength=30)),
                 language=nullable(string("For mails; default the office's.", enum=LANGUAGES)),
-                consent={"const": True, "description": "Agreement to the privacy notice."},
+                consent={
+                    "type": "boolean",
+                    "deprecated": True,
+                    "description": "Ignored. Booking is the office's public task (Art. 6(1)(e) "
+                    "GDPR), not based on consent; the office's privacy notice is at "
+                    "/privacy/{slug}.",
+                },
                 mode=string(
                     "Default in_person; phone needs a phone number.", enum=["in_person", "phone"]
                 ),

@@ -11,12 +11,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+# A closing time of "24:00": the end of the day, i.e. the next local midnight. A time of
+# day cannot be 24:00, so the last instant of the day stands for it.
+END_OF_DAY = time.max
+
 
 @dataclass(frozen=True)
 class HoursRule:
     weekday: int  # 0 = Monday
     opens: time
-    closes: time
+    closes: time  # END_OF_DAY: open until midnight
     valid_from: date | None = None
     valid_to: date | None = None
 
@@ -60,7 +64,10 @@ def opening_intervals(schedule: Schedule, day: date) -> list[tuple[datetime, dat
         if not rule.applies(day):
             continue
         start = local_to_utc(day, rule.opens, schedule.timezone)
-        end = local_to_utc(day, rule.closes, schedule.timezone)
+        if rule.closes == END_OF_DAY:
+            end = local_to_utc(day + timedelta(days=1), time(0), schedule.timezone)
+        else:
+            end = local_to_utc(day, rule.closes, schedule.timezone)
         if start is not None and end is not None and start < end:
             intervals.append((start, end))
     intervals.sort()

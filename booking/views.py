@@ -20,6 +20,7 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy import select
 
 from . import admission, notifications
@@ -48,6 +49,7 @@ from .forms import (
     with_declaration,
 )
 from .models import Booking, BookingMode, BookingStatus, BookingToken, Office, Service
+from .privacy import supervisory_authority
 from .refusals import Refusal
 from .tickets import qr_png, qr_svg, ticket_payload
 
@@ -195,8 +197,26 @@ def offices() -> str:
 
 @bp.get("/privacy")
 def privacy() -> str:
+    """The information notice in general, with a link to each office's own."""
     return render_template(
         "booking/privacy.html",
+        office=None,
+        offices=db.session.scalars(select(Office).order_by(Office.name)).all(),
+        authority=None,
+        retention_days=current_app.config["ADMISSION_RETENTION_DAYS"],
+        retention=current_app.config["RETENTION_DAYS"],
+    )
+
+
+@bp.get("/privacy/<slug>")
+def office_privacy(slug: str) -> str:
+    """The office's information notice (Art. 13 GDPR), linked from its booking form."""
+    office = get_office(slug)
+    return render_template(
+        "booking/privacy.html",
+        office=office,
+        offices=[],
+        authority=supervisory_authority(office.country),
         retention_days=current_app.config["ADMISSION_RETENTION_DAYS"],
         retention=current_app.config["RETENTION_DAYS"],
     )
@@ -252,6 +272,32 @@ def remote(slug: str, key: str) -> str:
     return render_template("booking/remote.html", office=office, service=service)
 
 
+@limiter.limit(lambda: current_app.config["BOOKING_RATE_LIMIT"])
+def booking_attempt() -> None:
+    """One attempt at booking (or answering, or switching to phone): what the limit counts.
+
+    Called once the form has validated, so a form sent back to correct (422) uses up
+    nothing; over the limit it raises RateLimitExceeded. The count is per page
+    (the request's endpoint), as the limit was when it decorated the views.
+    """
+
+
+def over_booking_limit() -> bool:
+    """Count this attempt; True, with a message, when it is one too many."""
+    try:
+        booking_attempt()
+    except RateLimitExceeded:
+        flash(
+            _(
+                "Too many attempts from your connection. Please wait a few minutes and "
+                "send this again."
+            ),
+            "error",
+        )
+        return True
+    return False
+
+
 def refused_page(
     office: Office,
     service: Service,
@@ -284,7 +330,6 @@ def refused_page(
 
 
 @bp.route("/o/<slug>/<key>/book", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["BOOKING_RATE_LIMIT"], methods=["POST"])
 def book(slug: str, key: str) -> Any:
     office = get_office(slug)
     service = get_service(office, key)
@@ -315,7 +360,10 @@ def book(slug: str, key: str) -> Any:
         flash(str(SlotTaken.message), "error")
         alternatives = nearest_free(db.session, office, service, start, utcnow())
         status = 409
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if valid and over_booking_limit():
+        status = 429  # the form again, with what was typed
+    elif valid:
         contact = Contact(
             form.name.data, form.email.data or None, form.phone.data or None, form.language.data
         )
@@ -391,7 +439,6 @@ def manage(token: str) -> str:
 
 
 @bp.route("/manage/<token>/admission", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["BOOKING_RATE_LIMIT"], methods=["POST"])
 def admission_check(token: str) -> Any:
     """The admission questions before the visit: the reminder links here."""
     booking = get_booking(token)
@@ -413,7 +460,10 @@ def admission_check(token: str) -> Any:
     asked = admission.questions(booking.office)
     form = with_declaration(DeclarationForm, asked, str(get_locale()))()
     status = 200
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if valid and over_booking_limit():
+        status = 429
+    elif valid:
         outcome = admission.evaluate(asked, answers(form, asked))
         try:
             if not outcome.admitted:
@@ -432,7 +482,7 @@ def admission_check(token: str) -> Any:
             "success",
         )
         return redirect(url_for(".manage", token=token))
-    if request.method == "POST":
+    elif request.method == "POST":
         status = 422
     return render_template(
         "booking/admission.html", booking=booking, token=token, form=form, asked=asked
@@ -440,7 +490,6 @@ def admission_check(token: str) -> Any:
 
 
 @bp.post("/manage/<token>/phone")
-@limiter.limit(lambda: current_app.config["BOOKING_RATE_LIMIT"])
 def phone(token: str) -> Any:
     """A refused visit becomes a phone consultation at the same time."""
     booking = get_booking(token)
@@ -452,6 +501,8 @@ def phone(token: str) -> Any:
     except ContactError as exc:
         flash(str(exc.message), "error")
         return manage(token), 422
+    if over_booking_limit():
+        return manage(token), 429
     try:
         to_phone(db.session, booking, number or None, utcnow())
         db.session.commit()

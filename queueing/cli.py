@@ -115,7 +115,14 @@ def replace_device(office: Office, kind: DeviceKind, name: str) -> str:
 @click.option("--kind", type=click.Choice([k.value for k in DeviceKind]), required=True)
 @click.option("--name", required=True)
 def create_device(slug: str, kind: str, name: str) -> None:
-    """Print a one-time sign-in link for a kiosk or a display; open it on the device."""
+    """Print the sign-in link of a kiosk or a lobby display; open it on that device.
+
+    The link can be used again: every browser that opens it is signed in as the
+    device, for as long as it keeps the session cookie, and the link itself does
+    not expire. Keep it secret. Running this again for the same office, kind and
+    name prints a new link: the old one stops working, and browsers signed in
+    with it are signed out.
+    """
     link = replace_device(office_by_slug(slug), DeviceKind(kind), name)
     db.session.commit()
     click.echo(link)
@@ -130,6 +137,8 @@ DEMO_STAFF = [
     ("bytom-zielna", "zielna3", "Katarzyna Lewandowska"),
     ("bytom-armii-krajowej", "ak1", "Tomasz Kamiński"),
     ("koszalin-zbm", "koszalin1", "Ewa Zielińska"),
+    ("demo-always-open", "demo1", "Alex Demo"),
+    ("demo-always-open", "demo2", "Sam Demo"),
 ]
 DEMO_PASSWORD = "demo"
 
@@ -166,6 +175,9 @@ def demo_command() -> None:
         click.echo(f"Mail outbox:    {current_app.config['MAIL_OUTBOX']} (one .eml per message)")
     click.echo("Device links sign a browser in as that kiosk or display; open each in its own")
     click.echo("browser profile (or a private window), apart from the clerk's.")
+    if any(office.slug == "demo-always-open" for office in offices):
+        click.echo("Outside office hours the floor can be tried at the demo office, open every")
+        click.echo("day around the clock: take a ticket at its kiosk, call it at its counter.")
 
 
 def register_cli(app) -> None:

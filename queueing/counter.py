@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -71,11 +72,27 @@ def staff() -> StaffUser:
     return current_user  # type: ignore[return-value]
 
 
+def same_site_path(target: str | None) -> bool:
+    r"""Whether ``target`` is a path on this site: no scheme, no host, no backslash, no
+    control characters.
+
+    Browsers drop tabs and newlines inside a URL and read a backslash as a slash, so
+    ``/%09/evil.example`` (decoded) or ``/\evil.example`` would leave the site; and a
+    newline cannot go into a Location header at all.
+    """
+    if not target or not (target.isascii() and target.isprintable()) or "\\" in target:
+        return False
+    parts = urlsplit(target)
+    return (
+        target.startswith("/")
+        and not target.startswith("//")
+        and not (parts.scheme or parts.netloc)
+    )
+
+
 def safe_next(target: str | None) -> str:
     # Only paths on this site: an open redirect would help phishing.
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for(".home")
+    return target if target is not None and same_site_path(target) else url_for(".home")
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -11,11 +11,13 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
@@ -27,6 +29,57 @@ from booking.importer import DEMO_FILE, load_file
 
 PG_ADMIN = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+# --- The clock: --clock=INSTANT -------------------------------------------------------
+# Moves the clock of this test process (time_machine, ticking from that instant) for the
+# whole session, so a run on another day shows which tests hold on the calendar only by
+# luck. Tests whose other processes must share the test's clock but read the real one
+# (gunicorn serving an office set up for "now") carry the ``real_clock`` marker and are
+# deselected in such a run. The browser tests stay: the pages compute no date in the
+# browser, whose clock only times its own waits.
+
+CLOCK = pytest.StashKey[datetime]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock",
+        metavar="INSTANT",
+        help="run with this process's clock moved to INSTANT (ISO 8601, e.g. "
+        "2028-03-26T00:30:00Z; naive means UTC), ticking on; deselects real_clock tests",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    value = config.getoption("clock", None)
+    if not value:
+        return
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        raise pytest.UsageError(f"--clock: not an ISO 8601 instant: {value!r}") from None
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    config.stash[CLOCK] = instant
+    travel = time_machine.travel(instant, tick=True)
+    travel.start()  # before collection: module-level code sees the moved clock too
+    config.add_cleanup(travel.stop)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if CLOCK in config.stash:
+        return f"clock: moved to {config.stash[CLOCK].isoformat()} (ticking); real_clock deselected"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if CLOCK not in config.stash:
+        return
+    real = [item for item in items if item.get_closest_marker("real_clock")]
+    if real:
+        config.hook.pytest_deselected(items=real)
+        items[:] = [item for item in items if not item.get_closest_marker("real_clock")]
 
 
 def _base_config(instance: Path, database_url: str) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from booking.database import db
 from booking.models import Office
 from queueing.cli import replace_device, upsert_staff
 from queueing.models import DeviceKind
+from tests.helpers.waiting import WaitTimeout, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -207,18 +208,23 @@ def start_gunicorn(
     return Server(process, f"http://127.0.0.1:{port}", log, command)
 
 
-def wait_until_up(server: Server, timeout: float = 60) -> None:
+def wait_until_up(server: Server, timeout: float = 120) -> None:
     """Until the server answers and its workers are known; RuntimeError with its log if not."""
-    deadline = time.monotonic() + timeout
-    while not server.workers:
-        if (status := server.process.poll()) is not None or time.monotonic() > deadline:
-            how = f"exited ({status})" if status is not None else f"did not start in {timeout:g} s"
-            raise RuntimeError(f"gunicorn {how}:\n{server.log.read_text(errors='replace')}")
+
+    def up() -> bool:
+        if (status := server.process.poll()) is not None:
+            log = server.log.read_text(errors="replace")
+            raise RuntimeError(f"gunicorn exited ({status}):\n{log}")
         with suppress(requests.RequestException):
-            if requests.get(f"{server.base}/api/v1/offices", timeout=2).status_code == 200:
+            if requests.get(f"{server.base}/api/v1/offices", timeout=10).status_code == 200:
                 server.workers = worker_pids(server.process.pid)
-                continue
-        time.sleep(0.1)
+        return bool(server.workers)
+
+    try:
+        wait_until(up, timeout=timeout, interval=0.1)
+    except WaitTimeout:
+        log = server.log.read_text(errors="replace")
+        raise RuntimeError(f"gunicorn did not start in {timeout:g} s:\n{log}") from None
 
 
 def stop_gunicorn(servers: list[Server]) -> None:
@@ -262,15 +268,18 @@ def worker_pids(master: int) -> set[int]:
     return pids
 
 
-def connection_owners(server: Server) -> dict[int, int]:
+def connection_owners(server: Server, timeout: float = 60) -> dict[int, int]:
     """Client port -> pid of the gunicorn worker holding that connection (from /proc).
 
-    Waits (briefly, bounded) for connections the kernel has accepted and no
-    worker has taken yet.
+    Waits for connections the kernel has accepted and no worker has taken yet (on a
+    busy machine a worker may take a while); ``timeout`` only bounds that wait, after
+    which the connections known so far are returned.
     """
     port = int(server.base.rsplit(":", 1)[1])
-    owners: dict[int, int] = {}
-    for _ in range(50):
+    latest: dict[int, int] = {}
+
+    def settled() -> bool:
+        """True once no connection to the port waits for a worker; notes the owners."""
         inode_owner = {}
         for pid in worker_pids(server.process.pid):
             fds: list[str] = []
@@ -294,10 +303,13 @@ def connection_owners(server: Server) -> dict[int, int]:
                 owners[int(remote.split(":")[1], 16)] = inode_owner[inode]
             else:
                 unowned += 1  # accepted by the kernel, not yet by a worker
-        if not unowned:
-            return owners
-        time.sleep(0.02)
-    return owners
+        latest.clear()
+        latest.update(owners)
+        return not unowned
+
+    with suppress(WaitTimeout):
+        wait_until(settled, timeout=timeout)
+    return dict(latest)
 
 
 # ---------------------------------------------------------------------------

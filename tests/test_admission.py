@@ -1,6 +1,6 @@
 """The sanitary admission check: at booking, before the visit, at the kiosk and at the counter.
 
-Bytomskie Mieszkania (seed 000) admits visitors only under a sanitary regime; Plzeň has none.
+Bytomskie Mieszkania admits visitors only under a sanitary regime; Plzeň has none.
 Every refusing answer refuses at each place, a refusal frees the counter time and names the
 right department, no ticket can be had without a passing answer, and only outcomes are kept.
 """
@@ -308,7 +308,9 @@ def test_the_online_answer_opens_a_day_before_and_a_refusal_frees_the_slot(
     # same page, where the next steps are.
     [link] = re.findall(r"http://testserver/manage/([\w-]+)", text)
     assert link != token
-    same = app.test_client().get(f"/manage/{link}?lang=en").get_data(as_text=True)
+    # Read the evening the mail came, before the visit (not at the real clock).
+    with time_machine.travel(warsaw("2026-11-24", "18:30"), tick=False):
+        same = app.test_client().get(f"/manage/{link}?lang=en").get_data(as_text=True)
     assert booking.code[:4] in same and "phone consultation" in same
     ics = [p for p in refusal.iter_attachments() if p.get_content_type() == "text/calendar"]
     assert "METHOD:CANCEL" in ics[0].get_content()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import re
 import shutil
-import time
 import tomllib
 from collections.abc import Iterator
 from datetime import date
@@ -35,6 +34,7 @@ from booking.database import db
 from booking.importer import DEMO_FILE
 from booking.models import Booking
 from booking.tickets import verify_ticket
+from tests.helpers.waiting import wait_until
 
 if TYPE_CHECKING:
     from conftest import LiveServer, Mailbox
@@ -159,10 +159,11 @@ def open_booking_form(page: Page, base_url: str) -> tuple[date, str, str]:
     return day, day_label, time_text
 
 
-def wait_for_mail(smtp: Mailbox, count: int = 1, timeout: float = 10) -> list[Any]:
-    deadline = time.monotonic() + timeout
-    while len(smtp.messages) < count and time.monotonic() < deadline:
-        time.sleep(0.05)
+def wait_for_mail(smtp: Mailbox, count: int = 1) -> list[Any]:
+    wait_until(
+        lambda: len(smtp.messages) >= count,
+        message=lambda: f"{len(smtp.messages)} of {count} mails arrived",
+    )
     return smtp.messages
 
 
@@ -175,7 +176,9 @@ def test_book_a_visit_in_polish(
 
     page.fill("#name", NAME)
     page.fill("#email", EMAIL)
-    page.check("#consent")
+    # No consent to give: the form says who processes the data and links the notice.
+    expect(page.locator("#consent")).to_have_count(0)
+    expect(page.locator(f".privacy-info a[href='/privacy/{OFFICE_SLUG}']")).to_be_visible()
     page.locator("form.form button[type=submit]").click()
 
     # The confirmation page, with the QR code really loaded; the screenshot comes first
@@ -210,7 +213,7 @@ def test_book_a_visit_in_polish(
     documents = demo_documents()
     assert any("dochody" in doc for doc in documents)  # the income documents
     expect(page.locator(".documents li")).to_have_text(documents)
-    shown_in_polish(page.locator(".documents h3"), "Documents to bring")
+    shown_in_polish(page.locator(".documents h2"), "Documents to bring")
 
     # The booking is in the database under that code.
     with app.app_context():
@@ -245,38 +248,36 @@ def test_book_a_visit_in_polish(
     assert problems == []
 
 
-def test_missing_consent_keeps_what_was_typed(
+def test_a_missing_contact_keeps_what_was_typed(
     app: Flask, live_server: LiveServer, smtp: Mailbox, page: Page
 ) -> None:
     problems = watch(page)
     open_booking_form(page, live_server.url)
 
     page.fill("#name", NAME)
-    page.fill("#email", EMAIL)
-    expect(page.locator("#consent")).not_to_be_checked()
     with page.expect_response(lambda r: r.request.method == "POST") as posted:
         page.locator("form.form button[type=submit]").click()
     assert posted.value.status == 422
 
-    # The Polish error sits with the checkbox, and nothing typed is lost.
-    consent = page.locator(".field.checkbox", has=page.locator("#consent"))
-    expect(consent).to_have_class(re.compile(r"\bhas-error\b"))
-    shown_in_polish(consent.locator(".field-error"), "Please agree to the privacy notice to book.")
+    # The Polish error sits with the e-mail field, and nothing typed is lost.
+    email = page.locator(".field", has=page.locator("#email"))
+    expect(email).to_have_class(re.compile(r"\bhas-error\b"))
+    missing = "Please give an e-mail address or a phone number."
+    shown_in_polish(email.locator(".field-error"), missing)
     expect(page.locator(".field-error")).to_have_count(1)
     box, error = (
-        page.locator("#consent").bounding_box(),
-        consent.locator(".field-error").bounding_box(),
+        page.locator("#email").bounding_box(),
+        email.locator(".field-error").bounding_box(),
     )
     assert box and error and 0 <= error["y"] - box["y"] < 120, (box, error)
     expect(page.locator("#name")).to_have_value(NAME)
-    expect(page.locator("#email")).to_have_value(EMAIL)
     expect(page.locator("#language")).to_have_value("pl")
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Booking)) == 0
     assert smtp.messages == []
 
-    # Ticking the box is all it takes now.
-    page.check("#consent")
+    # An e-mail address is all it takes now.
+    page.fill("#email", EMAIL)
     page.locator("form.form button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/manage/[^/?]+\?new=1$"))
     shown_in_polish(page.locator("h1"), "Your visit is booked")

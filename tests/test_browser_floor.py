@@ -46,6 +46,8 @@ from booking.tickets import ticket_payload, verify_ticket
 from queueing.cli import replace_device, upsert_staff
 from queueing.errors import TicketNotValid
 from queueing.models import DeviceKind, Ticket, TicketKind, TicketStatus
+from tests.helpers import waiting
+from tests.helpers.page_checks import assert_accessible
 
 if TYPE_CHECKING:
     from conftest import LiveServer
@@ -81,7 +83,7 @@ Y4M_HEADER = b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n"
 def new_context(browser: Browser, **options: object) -> BrowserContext:
     options = {"locale": "pl-PL", "viewport": {"width": 1024, "height": 800}} | options
     context = browser.new_context(**options)  # type: ignore[arg-type]
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(30_000)  # a bound for a busy machine, not a speed
     return context
 
 
@@ -302,7 +304,8 @@ def test_walk_in_is_called_and_the_display_shows_it(
         kiosk_link = device_link(app, DeviceKind.KIOSK, "Kiosk 1")
         display_link = device_link(app, DeviceKind.DISPLAY, "Lobby display")
         add_clerk(app)
-        kiosk_context = new_context(browser)
+        # Each at the size it is used at: a portrait touch kiosk, a TV, a desk screen.
+        kiosk_context = new_context(browser, viewport={"width": 1080, "height": 1920})
         display_context = new_context(browser, viewport={"width": 1920, "height": 1080})
         clerk_context = new_context(browser)
         try:
@@ -319,9 +322,11 @@ def test_walk_in_is_called_and_the_display_shows_it(
             expect(waiting_r.locator(".count")).to_have_text("0")  # the stream's first state
             expect(display.locator("li.call")).to_have_count(0)
             display.evaluate("window.notReloaded = true")
+            assert_accessible(display)
 
             # The clerk logs in and sits at counter 1.
             clerk.goto(f"{live_server.url}/counter/login")
+            assert_accessible(clerk)
             clerk.fill("#username", CLERK)
             clerk.fill("#password", CLERK_PASSWORD)
             clerk.locator("form.form button[type=submit]").click()
@@ -330,10 +335,12 @@ def test_walk_in_is_called_and_the_display_shows_it(
             clerk.locator("form.seat button[type=submit]").click()
             expect(clerk.locator("section.current h2")).to_have_text(COUNTER)
             expect(clerk.locator("#call-next")).to_be_visible()
+            assert_accessible(clerk)
 
             # A resident without a booking takes a number at the kiosk.
             kiosk.goto(kiosk_link)
             expect(kiosk).to_have_url(re.compile(r"/kiosk/$"))
+            assert_accessible(kiosk)
             service = kiosk.locator(
                 ".service-button", has=kiosk.locator(".prefix", has_text=re.compile(f"^{PREFIX}$"))
             )
@@ -351,22 +358,25 @@ def test_walk_in_is_called_and_the_display_shows_it(
             status_link = read_qr(kiosk.locator("img.slip-qr").screenshot())
             assert status_link.startswith(f"{live_server.url}/t/"), status_link
             kiosk.screenshot(path=TICKET_SHOT, full_page=True)
+            assert_accessible(kiosk)
 
             # The clerk's list and the display's counts follow without reloading.
             expect(clerk.locator(f'tr[data-ticket="{PREFIX}001"]')).to_be_visible()
             expect(waiting_r.locator(".count")).to_have_text("1")
 
-            # The clerk calls the next ticket; the display shows it within seconds.
+            # The clerk calls the next ticket; the display shows it.
             clerk.locator("#call-next").click()
             expect(clerk.locator(".slip-number")).to_have_attribute("data-current", f"{PREFIX}001")
             call = display.locator(f'li.call[data-ticket="{PREFIX}001"]')
-            expect(call).to_be_visible(timeout=5_000)
+            expect(call).to_be_visible()
             expect(call.locator(".call-counter")).to_have_text(COUNTER)
             expect(call).to_have_class(re.compile(r"\bnewest\b"))
             expect(waiting_r.locator(".count")).to_have_text("0")
             assert display.evaluate("window.notReloaded") is True, "the display page reloaded"
             assert_laid_out_side_by_side(display, call)
             display.screenshot(path=DISPLAY_SHOT, animations="disabled")  # blinking done
+            assert_accessible(display)
+            assert_accessible(clerk)
         finally:
             for context in (kiosk_context, display_context, clerk_context):
                 context.close()
@@ -591,16 +601,21 @@ def test_display_announces_a_call_made_while_it_was_cut_off(
             expect(waiting_r.locator(".count")).to_have_text("1")
             assert display.evaluate("window.spoken") == []
 
-            # The network is back. The watchdog looks every 5 s for 40 s of silence.
+            # The network is back. The watchdog looks every 5 s for 40 s of silence (the
+            # browser's real clock); the bound leaves a busy machine time to reconnect.
             network["up"] = True
             call = display.locator(f'li.call[data-ticket="{PREFIX}001"]')
-            expect(call).to_have_class(re.compile(r"\bblink\b"), timeout=50_000)
+            expect(call).to_have_class(re.compile(r"\bblink\b"), timeout=120_000)
             expect(call.locator(".call-counter")).to_have_text(COUNTER)
             expect(call).to_have_class(re.compile(r"\bnewest\b"))
             expect(display.locator("li.call")).to_have_count(1)
             expect(waiting_r.locator(".count")).to_have_text("0")
             expect(display.locator("#connection")).to_be_hidden()
-            display.wait_for_function("window.spoken.length > 0")  # 0.8 s after the chime
+            # 0.8 s after the chime. Polled from here: wait_for_function evaluates its
+            # string in the page, which the Content-Security-Policy forbids (no eval).
+            waiting.wait_until(
+                lambda: display.evaluate("window.spoken.length > 0"), message="nothing spoken"
+            )
             spoken = display.evaluate("window.spoken")
             assert len(spoken) == 1 and " ".join(f"{PREFIX}001") in spoken[0], spoken
             assert display.evaluate("window.notReloaded") is True, "the display page reloaded"

@@ -12,7 +12,6 @@ import re
 import subprocess
 import sys
 import threading
-import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,8 @@ import icalendar
 import pytest
 import time_machine
 from flask import Flask
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from booking import jobs, outbox, scheduler
@@ -36,6 +36,7 @@ from booking.models import (
 )
 from queueing.models import AuditEntry, Ticket, TicketKind, TicketStatus
 from tests.conftest import Mailbox, book_form, csrf_token, local_start, manage_token
+from tests.helpers.waiting import wait_until
 from tests.test_api import outbox as outbox_files
 from tests.test_floor import KOSZALIN, Clerk, signed_in_device, take_number, ticket_id_of
 
@@ -455,6 +456,18 @@ def scheduler_env(app: Flask, smtp_port: int) -> dict[str, str]:
     return env
 
 
+def stored_next_run(app: Flask, job: str, table: str = scheduler.JOBSTORE_TABLE) -> datetime | None:
+    """When the job store ``table`` says ``job`` runs next (None: not stored, or no table yet)."""
+    with app.app_context(), db.engine.connect() as connection:
+        try:
+            value = connection.execute(
+                text(f"SELECT next_run_time FROM {table} WHERE id = :job"), {"job": job}
+            ).scalar()
+        except DBAPIError:  # a scheduler process that has not created its table yet
+            return None
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
 def test_two_scheduler_processes_send_each_reminder_once(any_app: Flask, smtp: Mailbox) -> None:
     """Started twice by mistake: both run the reminders at once, each reminder arrives once.
 
@@ -471,59 +484,82 @@ def test_two_scheduler_processes_send_each_reminder_once(any_app: Flask, smtp: M
     now = datetime(2026, 10, 25, 15, 30, tzinfo=UTC)  # after Sunday's 16:00 CET
     env = scheduler_env(app, smtp.port)
     script = str(ROOT / "tests" / "scheduler_at.py")
+    tables = [f"apscheduler_jobs_{i}" for i in range(2)]
     children = [
-        subprocess.Popen(
-            [sys.executable, script, now.isoformat(), f"apscheduler_jobs_{i}"], env=env, cwd=ROOT
-        )
-        for i in range(2)
+        subprocess.Popen([sys.executable, script, now.isoformat(), table], env=env, cwd=ROOT)
+        for table in tables
     ]
     try:
-        deadline = time.monotonic() + 90
-        while len(reminders(smtp)) < len(clocks) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        time.sleep(5)  # time for a duplicate to show up, were there one
+        # Both processes have taken up the reminders run: each has moved its next run on by
+        # the job's interval (first stored as "at once", a few seconds after ``now``).
+        moved_on = now + timedelta(seconds=scheduler.JOBS["reminders"][0] / 2)
+        for table in tables:
+            wait_until(
+                lambda table=table: (stored_next_run(app, "reminders", table) or now) > moved_on,
+                timeout=120,
+                message=f"the scheduler with {table} did not run the reminders",
+            )
+        wait_until(
+            lambda: len(reminders(smtp)) >= len(clocks),
+            timeout=120,
+            message=lambda: f"{len(reminders(smtp))} of {len(clocks)} reminders arrived",
+        )
     finally:
+        # SIGTERM: each process lets its running jobs finish, so whatever either would
+        # send has been sent when both have exited.
         for child in children:
             child.terminate()
         for child in children:
-            assert child.wait(30) == 0
+            assert child.wait(60) == 0
     sent = sorted(m["To"] for m in reminders(smtp))
     assert sent == sorted(f"r{i}@example.com" for i in range(len(clocks)))
 
 
 def test_a_run_missed_while_the_scheduler_was_down_is_made_up_once(app: Flask) -> None:
     """Jobs are kept in the database with their schedule: a restart before a job's next
-    time runs nothing early; after a long stop the missed runs are made up once."""
+    time runs nothing early; after a long stop the missed runs are made up once.
+
+    The hourly job's times are fixed by its first run (r0 + k hours, r0 a moment after
+    ``start``). Each restart lands well between two of them, so what is due does not
+    depend on how many milliseconds a start takes; and each check reads what the job
+    store holds once the scheduler has stopped, rather than waiting a while.
+    """
     runs: list[str] = []
-    original = scheduler.JOBS["retention"]
-    scheduler.JOBS["retention"] = (original[0], lambda s, n, c: runs.append("retention") or 0)
+    original = dict(scheduler.JOBS)
+    for name, (seconds, _work) in original.items():
+        scheduler.JOBS[name] = (seconds, lambda s, n, c, name=name: runs.append(name) or 0)
+    others = [name for name in original if name != "retention"]  # all due every few minutes
     start = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
     try:
         with time_machine.travel(start, tick=True):
             scheduler.start(app)
-            wait_for(lambda: runs.count("retention") == 1)  # a new job runs at once
-            scheduler.stop(app)
-        # Back after ten minutes: the hourly job is not due, and does not run.
+            wait_until(lambda: "retention" in runs, message="a new job did not run at once")
+            scheduler.stop(app)  # lets a run under way finish and its next time be stored
+        assert runs.count("retention") == 1
+        first_next = stored_next_run(app, "retention")
+        assert start + timedelta(hours=1) <= first_next < start + timedelta(hours=1, minutes=1)
+
+        # Back after ten minutes: the hourly job is not due, and does not run; the others,
+        # overdue, run once at once, in the same pass over the job store.
+        before = {name: runs.count(name) for name in others}
         with time_machine.travel(start + timedelta(minutes=10), tick=True):
             scheduler.start(app)
-            time.sleep(3)
+            wait_until(
+                lambda: all(runs.count(name) > before[name] for name in others),
+                message=lambda: f"the overdue jobs did not run on restart: {runs}",
+            )
             scheduler.stop(app)
         assert runs.count("retention") == 1
-        # Down for three hours: three runs missed, made up by one, at once.
-        with time_machine.travel(start + timedelta(hours=3), tick=True):
-            restarted = scheduler.start(app)
-            wait_for(lambda: runs.count("retention") == 2)
-            time.sleep(2)
-            following = restarted.get_job("retention").next_run_time
+        assert stored_next_run(app, "retention") == first_next
+
+        # Down for three and a half hours: three runs missed, made up by one, at once; the
+        # next comes an hour after the last missed time.
+        with time_machine.travel(start + timedelta(hours=3, minutes=30), tick=True):
+            scheduler.start(app)
+            wait_until(lambda: runs.count("retention") == 2, message="no run was made up")
             scheduler.stop(app)
         assert runs.count("retention") == 2
-        assert start + timedelta(hours=3) < following < start + timedelta(hours=4, seconds=1)
+        following = stored_next_run(app, "retention") - (first_next + timedelta(hours=3))
+        assert abs(following) < timedelta(milliseconds=1)  # kept as a float timestamp
     finally:
-        scheduler.JOBS["retention"] = original
-
-
-def wait_for(condition: Any, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
+        scheduler.JOBS.update(original)

@@ -89,15 +89,17 @@ def test_import_refuses_a_bad_file_with_a_clear_message(
         assert db.session.scalar(select(Office).where(Office.slug == "test-office")) is None
 
 
-def test_demo_command_loads_the_seed_offices_and_prints_urls(app: Flask) -> None:
+def test_demo_command_loads_the_demo_offices_and_prints_urls(app: Flask) -> None:
     result = app.test_cli_runner().invoke(args=["demo"])
     assert result.exit_code == 0, result.output
-    for slug in ("plzen-kontaktni-misto", "bytom-zielna", "bytom-armii-krajowej", "koszalin-zbm"):
+    slugs = ("plzen-kontaktni-misto", "bytom-zielna", "bytom-armii-krajowej", "koszalin-zbm")
+    for slug in (*slugs, "demo-always-open"):
         assert f"/o/{slug}" in result.output or slug in result.output
     assert "outbox" in result.output.lower()
-    # Per office a kiosk and a display link that sign a browser in, and the counter login.
+    # Per office (four real ones and the demo office that never closes) a kiosk and a
+    # display link that sign a browser in, and the counter login.
     links = re.findall(r"(?:kiosk|display):\s+http://\S+(/device/\S+)", result.output)
-    assert len(links) == 8
+    assert len(links) == 2 * 5
     assert "/counter/" in result.output and "password demo" in result.output
     kiosk = app.test_client()
     assert kiosk.get(links[0]).headers["Location"].endswith("/kiosk/")

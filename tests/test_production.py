@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -16,9 +15,13 @@ import pytest
 import requests
 
 from tests.conftest import drop_pg_database, free_port, new_pg_database, pg_url
+from tests.helpers.waiting import WaitTimeout, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS = 3
+# gunicorn runs at the real clock, which --clock cannot move: a shifted run would only
+# repeat this module at today's date.
+pytestmark = pytest.mark.real_clock
 
 
 def redis_url() -> str:
@@ -67,17 +70,22 @@ def gunicorn(pg_template: str, tmp_path: Path) -> Iterator[str]:
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        if process.poll() is not None:
+            pytest.fail(f"gunicorn exited:\n{process.communicate()[0]}")
+        try:
+            requests.get(f"{base}/api/v1/offices", timeout=10).raise_for_status()
+            return True
+        except (requests.ConnectionError, requests.Timeout):
+            return False
+
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"{base}/api/v1/offices", timeout=2).raise_for_status()
-                break
-            except (requests.ConnectionError, requests.Timeout):
-                if time.monotonic() > deadline or process.poll() is not None:
-                    process.kill()
-                    pytest.fail(f"gunicorn did not start:\n{process.communicate()[0]}")
-                time.sleep(0.2)
+        try:
+            wait_until(up, timeout=120, interval=0.1)
+        except WaitTimeout:
+            process.kill()
+            pytest.fail(f"gunicorn did not start:\n{process.communicate()[0]}")
         yield base
     finally:
         process.terminate()
@@ -90,7 +98,7 @@ def gunicorn(pg_template: str, tmp_path: Path) -> Iterator[str]:
 def test_booking_through_gunicorn_workers(gunicorn: str) -> None:
     with requests.Session() as session:
         days = session.get(
-            f"{gunicorn}/api/v1/offices/koszalin-zbm/services/raty/availability", timeout=10
+            f"{gunicorn}/api/v1/offices/koszalin-zbm/services/raty/availability", timeout=60
         ).json()["days"]
         start = next(d["starts"][0] for d in days if d["starts"])
         body = {"office": "koszalin-zbm", "service": "raty", "start": start, "consent": True}
@@ -107,10 +115,10 @@ def test_booking_through_gunicorn_workers(gunicorn: str) -> None:
             read = session.get(
                 f"{gunicorn}/api/v1/bookings/{booking['code']}",
                 headers={"X-Booking-Token": booking["token"]},
-                timeout=10,
+                timeout=60,
             )
             assert read.status_code == 200 and read.json()["starts_at"] == start
-        page = session.get(booking["manage_url"], timeout=10)
+        page = session.get(booking["manage_url"], timeout=60)
         assert page.status_code == 200 and booking["code"] in page.text
 
 

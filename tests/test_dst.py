@@ -1,0 +1,104 @@
+"""The days the clocks change: every time shown once and told apart, none that does not exist."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+from flask import Flask
+
+from booking.database import db
+from booking.importer import import_offices
+
+NIGHT_OFFICE = """
+[[office]]
+slug = "night-desk"
+name = "Night desk (test)"
+address = "Test street 1, Warszawa"
+timezone = "Europe/Warsaw"
+country = "PL"
+language = "pl"
+slot_minutes = 15
+min_notice_minutes = 0
+max_days_ahead = 30
+
+[[office.hours]]
+days = ["sun"]
+open = "00:00"
+close = "06:00"
+
+[[office.services]]
+key = "night"
+prefix = "N"
+duration = 15
+name = { pl = "Dyżur nocny", cs = "Noční služba", en = "Night service" }
+
+[[office.counters]]
+name = "Window 1"
+services = "*"
+"""
+TIME_RE = re.compile(r'class="time" href="[^"]*start=([^"&]+)[^"]*">([^<]+)<')
+
+
+@pytest.fixture
+def night(app: Flask) -> Flask:
+    with app.app_context():
+        import_offices(db.session, tomllib.loads(NIGHT_OFFICE))
+        db.session.commit()
+    return app
+
+
+def times(app: Flask, day: str) -> list[tuple[str, str]]:
+    page = app.test_client().get(f"/o/night-desk/night/{day}?lang=en")
+    assert page.status_code == 200
+    return TIME_RE.findall(page.get_data(as_text=True))
+
+
+def test_the_autumn_change_tells_the_repeated_hour_apart(night: Flask) -> None:
+    with time_machine.travel(datetime(2026, 10, 20, 10, tzinfo=UTC), tick=False):
+        shown = times(night, "2026-10-25")
+    labels = [label for _start, label in shown]
+    # 00:00 CEST to 06:00 CET is seven hours: 28 times, and no label twice.
+    assert len(labels) == 28 and len(set(labels)) == 28, labels
+    assert labels[8:16] == [
+        "02:00 CEST",
+        "02:15 CEST",
+        "02:30 CEST",
+        "02:45 CEST",
+        "02:00 CET",
+        "02:15 CET",
+        "02:30 CET",
+        "02:45 CET",
+    ], labels
+    assert labels[7] == "01:45" and labels[16] == "03:00"  # unambiguous times stay plain
+    starts = dict((label, start) for start, label in shown)
+    assert starts["02:30 CEST"].replace("%3A", ":") == "2026-10-25T00:30:00Z"
+    assert starts["02:30 CET"].replace("%3A", ":") == "2026-10-25T01:30:00Z"
+
+
+def test_the_booking_form_and_the_manage_page_name_the_zone_of_a_repeated_time(
+    night: Flask,
+) -> None:
+    from tests.conftest import book_form, manage_token
+
+    with time_machine.travel(datetime(2026, 10, 20, 10, tzinfo=UTC), tick=False):
+        client = night.test_client()
+        form = client.get("/o/night-desk/night/book?start=2026-10-25T01:30:00Z&lang=en")
+        assert "02:30 CET" in form.get_data(as_text=True)
+        token = manage_token(
+            book_form(client, "night-desk", "night", "2026-10-25T01:30:00Z", language="en")
+        )
+        page = client.get(f"/manage/{token}?lang=en").get_data(as_text=True)
+    assert "02:30 CET" in page and "02:30 CEST" not in page
+
+
+def test_the_spring_change_shows_no_time_that_does_not_exist(night: Flask) -> None:
+    with time_machine.travel(datetime(2026, 3, 25, 10, tzinfo=UTC), tick=False):
+        labels = [label for _start, label in times(night, "2026-03-29")]
+    # 00:00 CET to 06:00 CEST is five hours; 02:00-02:59 never happens that night.
+    assert len(labels) == 20, labels
+    assert labels[7:9] == ["01:45", "03:00"], labels
+    assert not any(label.startswith("02:") or " " in label for label in labels), labels
