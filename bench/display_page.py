@@ -29,6 +29,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # floor_common
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the project: tests.live_floor
@@ -36,6 +37,9 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the project: tes
 from floor_common import SERVICES, Run, prepare, summary, tracebacks
 
 from tests.live_floor import Clerk, Kiosk
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
@@ -50,7 +54,15 @@ WATCH = """() => {
 }"""
 
 
-def measure(browser, base: str, display: str, kiosk: Kiosk, clerk: Clerk, mode: str, args):
+def measure(
+    browser: Browser,
+    base: str,
+    display: str,
+    kiosk: Kiosk,
+    clerk: Clerk,
+    mode: str,
+    args: argparse.Namespace,
+) -> tuple[float, list[float]]:
     """(seconds to the first state, [seconds from call-next sent to the row shown])."""
     context = browser.new_context(locale="pl-PL")
     try:
@@ -97,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     modes = ["live", "polling"] if args.mode == "both" else [args.mode]
     run = Run.from_args("display_page", args)
     run.announce(f"Chromium, {', '.join(modes)}, {args.calls} calls per mode")
-    results = {}
+    results: dict[str, tuple[float, list[float]]] = {}
     with run.database("page") as (folder, url):
         floor = prepare(url, folder, displays=1, kiosks=1, clerks=1)
         with run.gunicorn(url, folder) as server, sync_playwright() as playwright:

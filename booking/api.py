@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -285,35 +285,20 @@ def booking_request() -> dict[str, Any]:
     return body
 
 
-def checked_booking() -> tuple[dict[str, Any], Office, Service, Any, ContactForm]:
-    """The booking request's fields, checked once per request (the limit asks first).
+def counts_as_attempt(response: Response) -> bool:
+    """Fields that do not validate (422 invalid_fields) are a typo to correct, not a booking
+    attempt: such an answer uses up no booking limit. A malformed request (400) still counts.
 
-    Raises the ApiError that answers a request that is not valid.
+    The limit is still checked before the request, so one over it is refused all the same.
     """
-    if "checked_booking" not in g:
-        try:
-            g.checked_booking = _check_booking()
-        except ApiError as exc:
-            g.checked_booking = exc
-    if isinstance(g.checked_booking, ApiError):
-        raise g.checked_booking
-    return g.checked_booking
-
-
-def fields_to_correct() -> bool:
-    """Fields that do not validate (422) are a typo to correct, not a booking attempt: such
-    a request uses up no booking limit. A malformed request (400) still counts."""
-    try:
-        checked_booking()
-    except ApiError as exc:
-        return exc.status == 422
-    except Exception:  # counted; the view meets the error again and answers it
-        return False
-    return False
+    if response.status_code != 422:
+        return True
+    body = response.get_json(silent=True)
+    return not isinstance(body, dict) or body.get("error") != "invalid_fields"
 
 
 @api.post("/bookings")
-@limiter.limit(lambda: current_app.config["API_BOOKING_RATE_LIMIT"], exempt_when=fields_to_correct)
+@limiter.limit(lambda: current_app.config["API_BOOKING_RATE_LIMIT"], deduct_when=counts_as_attempt)
 def create():
     body, office, service, start, form = checked_booking()
     contact = Contact(
@@ -345,7 +330,8 @@ def create():
     ), 201
 
 
-def _check_booking() -> tuple[dict[str, Any], Office, Service, Any, ContactForm]:
+def checked_booking() -> tuple[dict[str, Any], Office, Service, datetime, ContactForm]:
+    """The booking request's fields, checked; raises the ApiError that answers a bad one."""
     body = booking_request()
     office = find_office(body["office"])
     service = find_service(office, body["service"])
@@ -379,11 +365,11 @@ def _check_booking() -> tuple[dict[str, Any], Office, Service, Any, ContactForm]
 def declared(
     office: Office,
     service: Service,
-    start: Any,
+    start: datetime,
     contact: Contact,
     mode: BookingMode,
     declaration: dict[str, Any] | None,
-    now: Any,
+    now: datetime,
 ) -> admission.Outcome | None:
     """The declaration's outcome for a visit in person under the regime; a refusal is kept and
     answered with the remote channels."""

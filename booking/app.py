@@ -99,7 +99,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             response.headers["Cache-Control"] = "no-store"
         return response
 
-    doctor.warn_unshared_limits(app)
+    doctor.record_secret_key_source(app, config)
     if app.config["SCHEDULER_IN_PROCESS"]:  # last: its first runs render mail at once
         from . import scheduler
 

@@ -61,6 +61,9 @@ def from_environment(instance: Path) -> dict[str, Any]:
         # Several installations may share one Redis: keep their counters apart.
         "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "okienko"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # A moving window counts the last hour exactly: a fixed one lets twice the limit
+        # through across the turn of a window (hits just before it and just after).
+        "RATELIMIT_STRATEGY": os.environ.get("RATELIMIT_STRATEGY", "moving-window"),
         "BOOKING_RATE_LIMIT": os.environ.get("BOOKING_RATE_LIMIT", "10 per hour;3 per minute"),
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "120 per minute"),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),

@@ -1,6 +1,7 @@
 """``flask doctor``: checks the configuration a deployment depends on and says what to fix.
 
-Also the start-up warning for rate limits that several gunicorn workers do not share.
+Also the start-up warning for rate limits that several gunicorn workers do not share,
+which gunicorn's master logs through the hook in the repository's gunicorn.conf.py.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import ssl
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +23,8 @@ from urllib.parse import urlsplit
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
-from sqlalchemy import text
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.pool import NullPool
 
 from .database import db
 
@@ -40,27 +43,6 @@ class Finding:
 
 
 # ------------------------------------------------------------------ gunicorn's workers
-
-
-def gunicorn_workers() -> int | None:
-    """How many workers gunicorn runs, when it is loading this app; None outside gunicorn.
-
-    gunicorn loads the app in each worker (or once in its master with ``--preload``) from
-    its application object, whose ``cfg`` holds the settings from the command line,
-    ``GUNICORN_CMD_ARGS``, ``WEB_CONCURRENCY`` and any config file: that object is found
-    among the callers.
-    """
-    if "gunicorn" not in sys.modules:
-        return None
-    from gunicorn.config import Config
-
-    frame = sys._getframe(1)
-    while frame is not None:
-        cfg = getattr(frame.f_locals.get("self"), "cfg", None)
-        if isinstance(cfg, Config):
-            return int(cfg.workers)
-        frame = frame.f_back
-    return None
 
 
 def workers_from_environment() -> int | None:
@@ -82,6 +64,20 @@ def workers_from_environment() -> int | None:
     return count
 
 
+def limits_from_environment() -> dict[str, Any]:
+    """The rate-limit settings a web worker started with this environment has: the rule of
+    ``booking.config.from_environment`` (RATELIMIT_STORAGE_URI, else REDIS_URL, else
+    memory://), for gunicorn's master, which loads no app."""
+    enabled = os.environ.get("RATELIMIT_ENABLED")
+    return {
+        "RATELIMIT_STORAGE_URI": os.environ.get(
+            "RATELIMIT_STORAGE_URI", os.environ.get("REDIS_URL") or "memory://"
+        ),
+        "RATELIMIT_ENABLED": enabled is None
+        or enabled.strip().lower() in {"1", "true", "yes", "on"},
+    }
+
+
 def limits_in_memory(config: Mapping[str, Any]) -> bool:
     """Whether the rate limits are counted in each process's own memory."""
     uri = str(config.get("RATELIMIT_STORAGE_URI") or "memory://")
@@ -97,24 +93,64 @@ def unshared_limits_message(workers: int) -> str:
     )
 
 
-def warn_unshared_limits(app: Flask) -> None:
-    """Say loudly at start-up when gunicorn's workers would each keep their own limits."""
-    workers = gunicorn_workers()
-    if workers is not None and workers > 1 and limits_in_memory(app.config):
-        app.logger.error(unshared_limits_message(workers))
+def warn_unshared_limits(workers: int, log: Callable[[str], object]) -> bool:
+    """Say loudly, once, when ``workers`` gunicorn workers would each keep their own limits.
+
+    Called by gunicorn's master from ``when_ready`` in the repository's gunicorn.conf.py,
+    with the worker count of its settings (command line, GUNICORN_CMD_ARGS,
+    WEB_CONCURRENCY) and ``log``, its error log. True when it warned.
+    """
+    if workers > 1 and limits_in_memory(limits_from_environment()):
+        log(unshared_limits_message(workers))
+        return True
+    return False
+
+
+# ------------------------------------------------------------------------ the secret key
+
+# SECRET_KEY_SOURCE as ``booking.config`` sets it for a key it generated into the instance
+# folder (each installation, or each machine, would have a key of its own).
+GENERATED_PREFIX = "generated"
+
+
+def record_secret_key_source(app: Flask, overrides: Mapping[str, Any] | None) -> None:
+    """A SECRET_KEY given to ``create_app(config)`` is where the key comes from, whatever
+    the environment says; a SECRET_KEY_SOURCE given with it stands."""
+    if overrides and "SECRET_KEY" in overrides and "SECRET_KEY_SOURCE" not in overrides:
+        app.config["SECRET_KEY_SOURCE"] = "given in the configuration"
 
 
 # --------------------------------------------------------------------------- checks
+
+# A database server that does not answer (a firewall dropping the packets) is given up
+# on after this long, instead of the doctor hanging.
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+@contextmanager
+def connect() -> Iterator[Connection]:
+    """A database connection of the doctor's own, with a connect timeout (PostgreSQL)."""
+    url = db.engine.url
+    if url.get_backend_name() != "postgresql":  # SQLite: a file, nothing to wait for
+        with db.engine.connect() as connection:
+            yield connection
+        return
+    options = {} if "connect_timeout" in url.query else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    engine = create_engine(url, poolclass=NullPool, connect_args=options)
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
 
 
 def check_database() -> Iterator[Finding]:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
-    engine = db.engine
-    where = engine.url.render_as_string(hide_password=True)
+    where = db.engine.url.render_as_string(hide_password=True)
     try:
-        with engine.connect() as connection:
+        with connect() as connection:
             connection.execute(text("SELECT 1"))
             current = set(MigrationContext.configure(connection).get_current_heads())
     except Exception as exc:  # any driver's error: the message says what
@@ -142,26 +178,27 @@ def check_database() -> Iterator[Finding]:
 
 
 def check_secret_key(config: Mapping[str, Any]) -> Iterator[Finding]:
+    """Decided by SECRET_KEY_SOURCE, which is set where the key is read."""
     key = str(config.get("SECRET_KEY") or "")
-    source = config.get("SECRET_KEY_SOURCE", "")
-    if not os.environ.get("SECRET_KEY"):
-        yield Finding(
-            "secret key",
-            PROBLEM,
-            f"not set in the environment; {source or 'set in the configuration'}",
-            "set SECRET_KEY in the environment of every web worker and the scheduler, the "
-            "same everywhere (e.g. the output of: python -c 'import secrets; "
-            "print(secrets.token_hex(32))')",
-        )
+    source = str(config.get("SECRET_KEY_SOURCE") or "given in the configuration")
+    fix = (
+        "set SECRET_KEY in the environment of every web worker and the scheduler, the "
+        "same everywhere (e.g. the output of: python -c 'import secrets; "
+        "print(secrets.token_hex(32))')"
+    )
+    if not key:
+        yield Finding("secret key", PROBLEM, "no SECRET_KEY", fix)
+    elif source.startswith(GENERATED_PREFIX):
+        yield Finding("secret key", PROBLEM, f"not set in the environment; {source}", fix)
     elif len(key) < 32:
         yield Finding(
             "secret key",
             PROBLEM,
-            f"from the environment, but only {len(key)} characters long",
+            f"{source}, but only {len(key)} characters long",
             "use a random SECRET_KEY of at least 32 characters",
         )
     else:
-        yield Finding("secret key", OK, "from the environment (SECRET_KEY)")
+        yield Finding("secret key", OK, f"{source} (SECRET_KEY)")
 
 
 def redis_urls(config: Mapping[str, Any]) -> dict[str, str]:
@@ -278,7 +315,7 @@ def check_scheduler(now: datetime) -> Iterator[Finding]:
     from .scheduler import JOBS, JOBSTORE_TABLE
 
     try:
-        with db.engine.connect() as connection:
+        with connect() as connection:
             rows = connection.execute(text(f"SELECT id, next_run_time FROM {JOBSTORE_TABLE}")).all()
     except Exception as exc:
         yield Finding("scheduler", PROBLEM, f"cannot read its jobs: {first_line(exc)}")

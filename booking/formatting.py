@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import phonenumbers
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date, format_datetime, format_time, get_timezone_name
 from flask_babel import get_locale
 
 from .i18n import localized
@@ -19,11 +19,16 @@ def _locale() -> str:
 
 
 def zone_if_repeated(local: datetime) -> str:
-    """' CEST' or ' CET' for a wall-clock time that happens twice (the night the clocks go
-    back, 02:00-02:59 in Central Europe); '' for every other time."""
+    """The zone in the reader's language for a wall-clock time that happens twice (the
+    night the clocks go back, 02:00-02:59 in Central Europe), '' for every other time.
+
+    Babel's short name from CLDR: ' CEST' then ' CET' in Polish, ' SELČ' then ' SEČ' in
+    Czech; English has no abbreviation for Central European time there, so the offset:
+    ' +0200' then ' +0100'.
+    """
     if local.replace(fold=0).utcoffset() == local.replace(fold=1).utcoffset():
         return ""
-    return f" {local.tzname()}"
+    return f" {get_timezone_name(local, 'short', locale=_locale())}"
 
 
 def local_datetime(instant: datetime, office: Office, fmt: str = "full") -> str:
@@ -37,7 +42,7 @@ def local_datetime(instant: datetime, office: Office, fmt: str = "full") -> str:
 
 
 def local_time(instant: datetime, office: Office) -> str:
-    """E.g. '09:30'; on the night the clocks go back '02:30 CEST', then '02:30 CET'."""
+    """E.g. '09:30'; on the night the clocks go back '02:30 CEST', then '02:30 CET' (pl)."""
     local = instant.astimezone(ZoneInfo(office.timezone))
     return format_time(local, "HH:mm", locale=_locale()) + zone_if_repeated(local)
 

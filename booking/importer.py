@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import email_validator
 import holidays
 import phonenumbers
 from sqlalchemy import func, select
@@ -93,6 +94,29 @@ def _phone(text: Any, where: str) -> str:
     if number is None or not phonenumbers.is_valid_number(number):
         raise OfficeConfigError(f"{where}: {text!r} is not a phone number in +48 ... form")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _dpo(value: Any, where: str) -> tuple[str | None, str | None]:
+    """The data protection officer's e-mail and postal address; (None, None) when not given."""
+    if value is None:
+        return None, None
+    if not isinstance(value, dict) or not value or not set(value) <= {"email", "address"}:
+        raise OfficeConfigError(f'{where}: give a table like {{ email = "...", address = "..." }}')
+    email, address = value.get("email"), value.get("address")
+    if email is not None:
+        try:
+            checked = email_validator.validate_email(str(email), check_deliverability=False)
+        except email_validator.EmailNotValidError:
+            raise OfficeConfigError(f"{where}: {email!r} is not an e-mail address") from None
+        email = checked.normalized
+    if address is not None:
+        if not isinstance(address, str) or not address.strip():
+            raise OfficeConfigError(f"{where}: 'address' must be a postal address")
+        address = address.strip()
+    for key, text, limit in (("email", email, 200), ("address", address, 300)):
+        if text and len(text) > limit:
+            raise OfficeConfigError(f"{where}: '{key}' is longer than {limit} characters")
+    return email, address
 
 
 def _apply_departments(office: Office, entries: list[dict[str, Any]]) -> dict[str, Department]:
@@ -316,14 +340,16 @@ def import_offices(session: Session, data: dict[str, Any]) -> list[Office]:
         office.timezone = entry["timezone"]
         office.country = entry["country"].upper()
         office.subdivision = entry.get("subdivision")
-        office.public_holidays = entry.get("public_holidays", True)
-        if not isinstance(office.public_holidays, bool):
+        public_holidays = entry.get("public_holidays", True)
+        if not isinstance(public_holidays, bool):
             raise OfficeConfigError(f"office {office.slug}: 'public_holidays' is true or false")
+        office.public_holidays = public_holidays
         office.language = entry.get("language", "pl")
         office.phone = entry.get("phone")
         office.email = entry.get("email")
         office.website = entry.get("website")
         office.postal_address = entry.get("postal_address")
+        office.dpo_email, office.dpo_address = _dpo(entry.get("dpo"), f"office {office.slug}, dpo")
         office.drop_box = _texts(entry.get("drop_box", {}), f"office {office.slug}, drop_box")
         for key, default in NUMBERS.items():
             value = entry.get(key, default)

@@ -27,10 +27,7 @@ class Inline:
     """An image the HTML part shows itself, as ``<img src="cid:{cid}">``."""
 
     cid: str  # without the angle brackets, as the HTML refers to it
-    filename: str
-    content: bytes
-    maintype: str
-    subtype: str
+    attachment: Attachment
 
 
 def sender_domain(sender: str) -> str | None:
@@ -68,13 +65,15 @@ def build_message(
         message.add_alternative(html, subtype="html")
         html_part = message.get_payload()[1]
         for image in inline:
+            item = image.attachment
             html_part.add_related(
-                image.content,
-                maintype=image.maintype,
-                subtype=image.subtype,
+                item.content,
+                maintype=item.maintype,
+                subtype=item.subtype,
                 cid=f"<{image.cid}>",
                 disposition="inline",
-                filename=image.filename,
+                filename=item.filename,
+                params=item.params,
             )
     for item in attachments:
         message.add_attachment(

@@ -51,6 +51,10 @@ class Office(db.Model):
     phone: Mapped[str | None] = mapped_column(String(100))
     email: Mapped[str | None] = mapped_column(String(200))
     website: Mapped[str | None] = mapped_column(String(300))
+    # The data protection officer (Art. 37 GDPR), for the information notice; where the
+    # office file gives neither, the notice says to write to the office, marked for them.
+    dpo_email: Mapped[str | None] = mapped_column(String(200))
+    dpo_address: Mapped[str | None] = mapped_column(String(300))
     # Every booking occupies whole cells of this grid, so the unique index over
     # (counter, cell start) also rules out partly overlapping bookings.
     slot_minutes: Mapped[int] = mapped_column(Integer, default=15)

@@ -82,7 +82,7 @@ def compose(
     if not cancel and not booking.by_phone:
         # The QR ticket shows in the mail itself, and is attached too for printing or saving.
         png = qr_png(ticket_payload(booking.code, current_app.config["SECRET_KEY"]))
-        qr = Inline(new_cid(sender), "ticket.png", png, "image", "png")
+        qr = Inline(new_cid(sender), Attachment("ticket.png", png, "image", "png"))
     with force_locale(booking.language):
         manage_url = public_url("booking.manage", token=token) if token else None
         day = local_day(booking.starts_at, booking.office)
@@ -104,7 +104,7 @@ def compose(
         }
         attachments = [_ics_attachment(booking, cancel)]
         if qr:
-            attachments.append(Attachment(qr.filename, qr.content, "image", "png"))
+            attachments.append(qr.attachment)
         message = build_message(
             sender,
             booking.email,

@@ -305,8 +305,12 @@ def refused_page(
     booking: Booking | None = None,
     token: str | None = None,
     form: Any = None,
+    typed_phone: str | None = None,
 ) -> tuple[str, int]:
-    """What a resident who may not come in sees: where to turn, and the next steps."""
+    """What a resident who may not come in sees: where to turn, and the next steps.
+
+    ``typed_phone`` is the number sent for a phone consultation, shown again with the page.
+    """
     now = utcnow()
     rebook_day = (
         local_today(office, admission.rebook_from(booking))
@@ -323,6 +327,7 @@ def refused_page(
         token=token,
         form=form,
         phone_form=ConfirmForm(),
+        typed_phone=typed_phone,
         rebook_day=rebook_day,
         can_phone=start + timedelta(minutes=service.duration_minutes) > now,
         now=now,
@@ -495,24 +500,34 @@ def phone(token: str) -> Any:
     booking = get_booking(token)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    number = (request.form.get("phone") or "").strip()[:30]
+    typed = (request.form.get("phone") or "").strip()[:30]
     try:
-        number = normalize_phone(number, booking.office.country) if number else ""
+        number = normalize_phone(typed, booking.office.country) if typed else ""
     except ContactError as exc:
         flash(str(exc.message), "error")
-        return manage(token), 422
+        return phone_page(booking, token, typed), 422
     if over_booking_limit():
-        return manage(token), 429
+        return phone_page(booking, token, typed), 429
     try:
         to_phone(db.session, booking, number or None, utcnow())
         db.session.commit()
     except Refusal as exc:
         db.session.rollback()
         flash(str(exc.message), "error")
-        return manage(token), exc.status
+        return phone_page(booking, token, typed), exc.status
     notifications.booking_to_phone(booking, token)
     flash(_("Your visit is now a phone consultation. The office will call you."), "success")
     return redirect(url_for(".manage", token=token))
+
+
+def phone_page(booking: Booking, token: str, typed: str) -> str:
+    """The page the phone form was sent from, again, with the number as it was typed."""
+    if booking.status != BookingStatus.REFUSED:
+        return manage(token)
+    page, _status = refused_page(
+        booking.office, booking.service, booking.starts_at, booking, token, typed_phone=typed
+    )
+    return page
 
 
 @bp.get("/manage/<token>/qr.<kind>")
@@ -570,15 +585,16 @@ def movable(booking: Booking) -> datetime | None:
 def declare_again(booking: Booking, token: str, start: datetime) -> Any:
     """Coming back in person after a refusal, on a regime day: the declaration first.
 
-    Returns the passing outcome, None when the day needs none, or a page to show.
+    Returns the passing outcome or a page to show. Only answers that validate are an
+    attempt for the booking limit: the questions shown, or sent back to correct, are not.
     """
-    office = booking.office
-    if not admission.regime_active_at(office, start):
-        return None
-    asked = admission.questions(office)
+    asked = admission.questions(booking.office)
     form = with_declaration(DeclarationForm, asked, str(get_locale()))()
-    if request.form.get("answered") != "1" or not form.validate():
-        status = 422 if request.form.get("answered") == "1" else 200
+    answered = request.form.get("answered") == "1"
+    valid = answered and form.validate()
+    if not valid or over_booking_limit():
+        # The questions (200), sent back to correct (422), or again with the answers (429).
+        status = 429 if valid else 422 if answered else 200
         return render_template(
             "booking/admission.html",
             booking=booking,
@@ -592,7 +608,7 @@ def declare_again(booking: Booking, token: str, start: datetime) -> Any:
     if outcome.admitted:
         return outcome
     now = utcnow()
-    admission.record(db.session, office, "booking", outcome, now, booking=booking)
+    admission.record(db.session, booking.office, "booking", outcome, now, booking=booking)
     booking.refused_at = now  # the waiting days start again
     db.session.commit()
     flash(_("Under the office's sanitary rules you cannot come in person now."), "error")
@@ -621,26 +637,40 @@ def reschedule_calendar(token: str) -> str:
 
 @bp.get("/manage/<token>/reschedule/<day>")
 def reschedule_day(token: str, day: str) -> str:
-    booking = get_booking(token)
+    return times_page(get_booking(token), token, day)
+
+
+def times_page(booking: Booking, token: str, day_text: str, chosen: datetime | None = None) -> str:
+    """The free times of a day to move the booking to; ``chosen`` is marked as picked."""
     not_before = movable(booking)
-    chosen, starts = day_starts(
-        booking.office, booking.service, day, utcnow(), booking.id, not_before
+    day, starts = day_starts(
+        booking.office, booking.service, day_text, utcnow(), booking.id, not_before
     )
     return render_template(
         "booking/times.html",
         office=booking.office,
         service=booking.service,
         booking=booking,
-        day=chosen,
+        day=day,
         starts=starts,
-        form=RescheduleForm(),
+        chosen=chosen,
         move_url=url_for(".reschedule", token=token),
-        back_url=url_for(".reschedule_calendar", token=token, month=chosen.strftime("%Y-%m")),
+        back_url=url_for(".reschedule_calendar", token=token, month=day.strftime("%Y-%m")),
     )
 
 
+def chosen_again(booking: Booking, token: str, start: datetime) -> str:
+    """After an attempt too many: the chosen day's times, the chosen one marked."""
+    if not (booking.active or booking.status == BookingStatus.REFUSED):
+        return manage(token)
+    earliest, latest = booking_window(booking.office, utcnow())
+    if not earliest <= start <= latest:  # no day of the calendar shows it
+        return reschedule_calendar(token)
+    day = start.astimezone(ZoneInfo(booking.office.timezone)).date()
+    return times_page(booking, token, day.isoformat(), chosen=start)
+
+
 @bp.post("/manage/<token>/reschedule")
-@limiter.limit(lambda: current_app.config["BOOKING_RATE_LIMIT"])
 def reschedule(token: str) -> Any:
     booking = get_booking(token)
     form = RescheduleForm()
@@ -649,11 +679,18 @@ def reschedule(token: str) -> Any:
         abort(400)
     refused = booking.status == BookingStatus.REFUSED
     outcome = None
-    if refused and start >= admission.rebook_from(booking):
+    if (
+        refused
+        and start >= admission.rebook_from(booking)
+        and admission.regime_active_at(booking.office, start)
+    ):
+        # Coming back in person on a regime day: the limit counts only answers that validate.
         answered = declare_again(booking, token, start)
-        if not isinstance(answered, admission.Outcome | None):
+        if not isinstance(answered, admission.Outcome):
             return answered  # the questions, or the refusal
         outcome = answered
+    elif over_booking_limit():
+        return chosen_again(booking, token, start), 429
     try:
         if refused:
             rebook(db.session, booking, start, utcnow(), outcome)
@@ -666,7 +703,7 @@ def reschedule(token: str) -> Any:
         if isinstance(exc, SlotTaken) and (booking.active or refused):
             # The day's times as they are now: the nearest free ones to what was chosen.
             day = start.astimezone(ZoneInfo(booking.office.timezone)).date()
-            return reschedule_day(token, day.isoformat()), exc.status
+            return times_page(booking, token, day.isoformat()), exc.status
         page = reschedule_calendar(token) if booking.active or refused else manage(token)
         return page, exc.status
     notifications.booking_rescheduled(booking, token)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 from flask import (
@@ -72,7 +72,7 @@ def staff() -> StaffUser:
     return current_user  # type: ignore[return-value]
 
 
-def same_site_path(target: str | None) -> bool:
+def same_site_path(target: str | None) -> TypeGuard[str]:
     r"""Whether ``target`` is a path on this site: no scheme, no host, no backslash, no
     control characters.
 
@@ -92,7 +92,7 @@ def same_site_path(target: str | None) -> bool:
 
 def safe_next(target: str | None) -> str:
     # Only paths on this site: an open redirect would help phishing.
-    return target if target is not None and same_site_path(target) else url_for(".home")
+    return target if same_site_path(target) else url_for(".home")
 
 
 @bp.route("/login", methods=["GET", "POST"])

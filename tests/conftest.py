@@ -274,7 +274,6 @@ def book_form(
     email: str = "jan@example.com",
     phone: str = "",
     language: str = "pl",
-    consent: bool = True,
     answers: dict[str, str] | None = None,
 ) -> Any:
     """Book through the resident's form, as a browser would (CSRF token read from the page).
@@ -291,8 +290,6 @@ def book_form(
         "phone": phone,
         "language": language,
     }
-    if consent:
-        data["consent"] = "y"
     given = {key: "no" for key, _texts in DEFAULT_QUESTIONS} if answers is None else answers
     data.update({f"q_{key}": value for key, value in given.items()})
     return client.post(page, data=data)

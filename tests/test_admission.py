@@ -212,7 +212,6 @@ def test_the_refusal_at_booking_offers_a_phone_consultation_at_the_same_time(
             "email": "jan@example.com",
             "phone": "",
             "language": "pl",
-            "consent": "y",
         }
         # A phone consultation needs a number to call.
         assert client.post(f"/o/{BYTOM}/{RATY}/book", data=data).status_code == 422

@@ -34,6 +34,7 @@ from booking.database import db
 from booking.importer import DEMO_FILE
 from booking.models import Booking
 from booking.tickets import verify_ticket
+from tests.helpers.page_checks import assert_accessible, assert_forms_send_each_field_once
 from tests.helpers.waiting import wait_until
 
 if TYPE_CHECKING:
@@ -119,6 +120,13 @@ def demo_documents() -> list[str]:
     return service["documents"]["pl"]
 
 
+def checked(page: Page) -> None:
+    """axe-core finds nothing wrong with the page, and none of its forms sends a field twice."""
+    page.wait_for_load_state()
+    assert_accessible(page)
+    assert_forms_send_each_field_once(page)
+
+
 def open_booking_form(page: Page, base_url: str) -> tuple[date, str, str]:
     """Office, service, first free day, first time, as a resident clicks through them.
 
@@ -126,11 +134,14 @@ def open_booking_form(page: Page, base_url: str) -> tuple[date, str, str]:
     """
     page.goto(f"{base_url}/?lang=pl")
     expect(page.locator("html")).to_have_attribute("lang", "pl")
+    checked(page)
     page.get_by_role("link", name=re.compile("Koszalin")).click()
     expect(page).to_have_url(re.compile(rf"/o/{OFFICE_SLUG}$"))
+    checked(page)
     page.get_by_role("link", name=SERVICE, exact=True).click()
     expect(page).to_have_url(re.compile(rf"/o/{OFFICE_SLUG}/{SERVICE_KEY}(\?|$)"))
     expect(page.locator("h1")).to_have_text(SERVICE)
+    checked(page)
 
     free_days = page.locator("table.calendar td.free a")
     for _ in range(3):  # 60 days ahead span at most three calendar months
@@ -148,6 +159,7 @@ def open_booking_form(page: Page, base_url: str) -> tuple[date, str, str]:
     first_day.click()
     expect(page).to_have_url(re.compile(rf"/{day.isoformat()}$"))
     expect(page.locator("h2")).to_have_text(day_label)
+    checked(page)
 
     first_time = page.locator("a.time").first
     time_text = first_time.inner_text().strip()
@@ -156,6 +168,7 @@ def open_booking_form(page: Page, base_url: str) -> tuple[date, str, str]:
     expect(page).to_have_url(re.compile(rf"/o/{OFFICE_SLUG}/{SERVICE_KEY}/book\?start="))
     expect(page.locator(".summary .when")).to_have_text(f"{day_label} {time_text}")
     expect(page.locator("#language")).to_have_value("pl")
+    checked(page)
     return day, day_label, time_text
 
 
@@ -194,6 +207,7 @@ def test_book_a_visit_in_polish(
     )
     page.screenshot(path=tmp_path / "confirmation.png", full_page=True)
     shutil.copy(tmp_path / "confirmation.png", SCREENSHOT_COPY)
+    checked(page)
     assert natural[0] > 0 and natural[0] == natural[1], f"QR image not loaded: {natural}"
 
     # The booking code, and the QR code is this booking's signed ticket.

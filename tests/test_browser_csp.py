@@ -11,11 +11,13 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin
 
 import pytest
 import time_machine
 from flask import Flask
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from booking.admission import DEFAULT_QUESTIONS
 from booking.database import db
@@ -82,10 +84,17 @@ def test_main_pages_run_without_csp_violations(
     seen: dict[str, list[str]] = {}
 
     def visit(watched: Watched, name: str, url: str | None = None, ready: str = "body") -> None:
+        """The page's violations once ``ready`` is there and the page's own loads are done.
+
+        networkidle: the document's images, scripts, styles and fetches have ended, and no
+        other has started for 0.5 s (Playwright does not count an event stream, which
+        never ends). It belongs to the page's last navigation; what a step does without
+        navigating, the step waits for itself before calling this.
+        """
         if url is not None:
             watched.page.goto(url if url.startswith("http") else base + url)
         expect(watched.page.locator(ready).first).to_be_attached()
-        watched.page.wait_for_timeout(300)  # late loads: images, the stream, fetches
+        watched.page.wait_for_load_state("networkidle")
         seen[name] = watched.violations()
         watched.console.clear()
         watched.page.evaluate("window.__violations = []")
@@ -130,6 +139,7 @@ def test_main_pages_run_without_csp_violations(
         expect(kiosk.page).to_have_url(re.compile(r"/kiosk/$"))
         visit(kiosk, "kiosk", ready="#code")
         kiosk.page.locator("#camera-button").click()  # no camera here: it says so
+        expect(kiosk.page.locator("#camera-status")).not_to_be_empty()
         visit(kiosk, "kiosk camera")
         kiosk.page.locator(".service-button").first.click()
         expect(kiosk.page.locator(".question").first).to_be_visible()
@@ -146,14 +156,25 @@ def test_main_pages_run_without_csp_violations(
 
         phone = open_page(browser)
         visit(phone, "ticket status", f"/t/{status_token(app, ticket_id)}", ".status-page")
-        phone.page.wait_for_timeout(5_500)  # one refresh of the place in line
+        # One refresh of the place in line: status.js fetches the status and writes it.
+        status_url = urljoin(
+            phone.page.url, phone.page.locator(".status-page").get_attribute("data-url") or ""
+        )
+        phone.page.locator("#status-line").evaluate("line => { line.textContent = ''; }")
+        try:
+            with phone.page.expect_request_finished(lambda r: r.url == status_url):
+                pass  # status.js asks by itself, every few seconds
+            expect(phone.page.locator("#status-line")).not_to_be_empty()
+        except (PlaywrightTimeoutError, AssertionError) as exc:
+            raise AssertionError(f"no refresh of the status: {phone.violations()}") from exc
         visit(phone, "ticket status refreshed", ready=".status-page")
 
         # The display shows the call the clerk makes; the counter's list follows.
         clerk.page.select_option("#counter_id", index=1)
         clerk.page.locator("form.seat button[type=submit]").click()
         expect(clerk.page.locator("#call-next")).to_be_visible()
-        clerk.page.locator("#call-next").click()
+        with clerk.page.expect_navigation():  # a form: the counter page comes again
+            clerk.page.locator("#call-next").click()
         expect(display.page.locator("li.call")).to_have_count(1)
         visit(clerk, "counter after a call", ready="#live")
         visit(display, "display after a call", ready="li.call")

@@ -128,7 +128,6 @@ def test_fifty_residents_race_through_the_booking_form(any_app: Flask) -> None:
                         "name": f"Obyvatel {i}",
                         "email": f"obyvatel{i}@example.cz",
                         "language": "cs",
-                        "consent": "y",
                     },
                     headers={"Accept-Language": "en"},
                     allow_redirects=False,

@@ -33,8 +33,7 @@ kiosk and clerk sign in as they do in the office: a device link, a password.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
+import shlex
 import threading
 import time
 from collections import Counter
@@ -58,12 +57,12 @@ from tests.conftest import (
     IN_CI,
     LiveServer,
     drop_pg_database,
-    free_port,
     make_app,
     new_pg_database,
     pg_url,
 )
 from tests.conftest import _base_config as base_config
+from tests.helpers.services import PrivateRedis
 from tests.helpers.waiting import wait_until
 from tests.live_floor import (
     Clerk,
@@ -459,50 +458,6 @@ def test_a_reader_never_sees_a_later_event_before_an_earlier_one(
         assert visible() == sorted([first_id, *others])
 
 
-class PrivateRedis:
-    """A redis-server of this test's own, on a free port, to stop and start again."""
-
-    def __init__(self, folder: Path) -> None:
-        self.binary = shutil.which("redis-server")
-        if self.binary is None:
-            pytest.skip("redis-server is not installed")
-        self.folder = folder
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        import redis
-
-        self.process = subprocess.Popen(
-            [
-                *(self.binary, "--port", str(self.port), "--bind", "127.0.0.1"),
-                *("--save", "", "--appendonly", "no", "--dir", str(self.folder)),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-        def answers() -> bool:
-            try:
-                return redis.Redis.from_url(self.url).ping()
-            except redis.ConnectionError:
-                return False
-
-        wait_until(answers, timeout=WAIT, message="redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
-
-    def subscribers(self) -> int:
-        import redis
-
-        client = redis.Redis.from_url(self.url)
-        return dict(client.pubsub_numsub(events.CHANNEL)).get(events.CHANNEL.encode(), 0)
-
-
 def test_a_display_in_another_process_keeps_up_while_redis_is_down(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -555,7 +510,7 @@ def test_a_display_in_another_process_keeps_up_while_redis_is_down(
 
                 call(tickets[0])  # through Redis: the stream polls only every LONG_POLL
                 assert waits and set(waits) == {LONG_POLL}
-                assert redis.subscribers() == 1  # the display's server listens
+                assert redis.subscribers(events.CHANNEL) == 1  # the display's server listens
                 monkeypatch.setattr(display, "POLL_SECONDS", 0.3)
                 finish(tickets[0])  # woken through Redis; from now on it waits 0.3 s at a time
 
@@ -565,7 +520,7 @@ def test_a_display_in_another_process_keeps_up_while_redis_is_down(
 
                 redis.start()
                 wait_until(  # the listener comes back by itself
-                    lambda: redis.subscribers() >= 1,
+                    lambda: redis.subscribers(events.CHANNEL) >= 1,
                     timeout=WAIT,
                     message="the listener did not resubscribe",
                 )
@@ -752,18 +707,64 @@ def run_together(jobs: list[Callable[[], None]]) -> None:
         raise failures[0]
 
 
+# gunicorn's settings for a test that must rule polling out: the repository's
+# gunicorn.conf.py (its hooks), and in every worker, once it has loaded the app, the
+# display stream's poll interval set to LONG_POLL and said in the log.
+LONG_POLL_CONFIG = """
+import runpy
+
+_repository = runpy.run_path({repository!r})
+globals().update((k, v) for k, v in _repository.items() if not k.startswith("__"))
+
+
+def post_worker_init(worker):
+    if "post_worker_init" in _repository:
+        _repository["post_worker_init"](worker)
+    from queueing import display
+
+    display.POLL_SECONDS = {seconds!r}
+    worker.log.info("{line}")
+"""
+LONG_POLL_LINE = "test: the display stream polls every LONG_POLL seconds"
+
+
 @pytest.mark.postgres
 @pytest.mark.real_clock  # gunicorn's clock: the office must be open for it, at its time
 @pytest.mark.parametrize("broker", ["redis", "no-redis"])
 def test_a_call_through_one_instance_reaches_a_display_on_another(
-    pg_floor: Callable[..., tuple[str, Flask, Floor]], tmp_path: Path, broker: str
+    pg_floor: Callable[..., tuple[str, Flask, Floor]],
+    tmp_path: Path,
+    broker: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """With Redis, the workers' streams poll only every LONG_POLL: a call reaches the other
+    instance's display within WAIT only through Redis. Without it, by polling the log."""
     redis = redis_url() if broker == "redis" else None
+    workers = 2
+    if redis:
+        config = tmp_path / "long_poll.gunicorn.conf.py"
+        repository = live_floor.ROOT / "gunicorn.conf.py"
+        config.write_text(
+            LONG_POLL_CONFIG.format(
+                repository=str(repository), seconds=LONG_POLL, line=LONG_POLL_LINE
+            )
+        )
+        monkeypatch.setenv("GUNICORN_CMD_ARGS", f"--config {shlex.quote(str(config))}")
+    else:
+        monkeypatch.delenv("GUNICORN_CMD_ARGS", raising=False)
     url, _app, floor = pg_floor(displays=1, kiosks=1, clerks=1)
     with ExitStack() as stack:
-        a, b = stack.enter_context(gunicorn_servers(url, tmp_path, 2, 2, redis))
+        a, b = stack.enter_context(gunicorn_servers(url, tmp_path, 2, workers, redis))
         assert a.base != b.base
-        stream = Stream(device_session(b.base, floor.displays[0]), b.base)
+        if redis:
+            for server in (a, b):  # every worker has the long poll
+                wait_until(
+                    lambda server=server: server.log.read_text().count(LONG_POLL_LINE) >= workers,
+                    message=lambda server=server: server.log.read_text(),
+                )
+        stream = Stream(
+            device_session(b.base, floor.displays[0]), b.base, read_timeout=2 * LONG_POLL
+        )
         stack.callback(stream.close)
         stream.state()
         kiosk = Kiosk(a.base, floor.kiosks[0])

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import shutil
+import socket
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from flask import Flask
 from sqlalchemy import text
 
+from booking import doctor
 from booking.app import create_app
 from booking.database import db
 from booking.doctor import OK, PROBLEM, WARNING, Finding, run_checks
 from tests.conftest import Mailbox, _base_config, free_port, make_app
-from tests.services import PrivateRedis
+from tests.helpers.services import PrivateRedis
 
 GOOD_KEY = "doctor-" + "k" * 40
 
@@ -32,6 +40,23 @@ def doctor_app(request: pytest.FixtureRequest, tmp_path: Path, **config: Any) ->
     return make_app(request, tmp_path, "sqlite", **settings)
 
 
+def app_with_the_key_of_the_environment(request: pytest.FixtureRequest, tmp_path: Path) -> Flask:
+    """As ``flask --app wsgi doctor`` makes it: the SECRET_KEY read by the app's config from
+    the environment, or generated into the instance folder (no key in ``create_app``'s)."""
+    database = tmp_path / "keyless.db"
+    shutil.copy(request.getfixturevalue("sqlite_template"), database)
+    config = _base_config(tmp_path, f"sqlite:///{database}")
+    del config["SECRET_KEY"]
+    app = create_app(config)
+
+    def dispose() -> None:
+        with app.app_context():
+            db.engine.dispose()
+
+    request.addfinalizer(dispose)
+    return app
+
+
 def findings(app: Flask, check: str, workers: int | None = None) -> list[Finding]:
     with app.app_context():
         found = [f for f in run_checks(app, workers) if f.check == check]
@@ -41,6 +66,14 @@ def findings(app: Flask, check: str, workers: int | None = None) -> list[Finding
 
 def statuses(app: Flask, check: str, workers: int | None = None) -> set[str]:
     return {f.status for f in findings(app, check, workers)}
+
+
+@contextmanager
+def stopped_clock() -> Iterator[None]:
+    """The clock stands still: a heartbeat written "N s from now" is read N s from now,
+    however long the machine takes in between."""
+    with time_machine.travel(datetime.now(UTC), tick=False):
+        yield
 
 
 def beat(app: Flask, seconds_from_now: float, job: str = "mail") -> None:
@@ -70,6 +103,32 @@ def test_database_unreachable(request: pytest.FixtureRequest, tmp_path: Path) ->
     assert "DATABASE_URL" in finding.fix
 
 
+def test_database_that_never_answers_is_given_up_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that takes the connection and says nothing (as behind a firewall that
+    drops the packets, with no timeout in DATABASE_URL): the doctor gives up on it."""
+    monkeypatch.setattr(doctor, "CONNECT_TIMEOUT_SECONDS", 2)
+    silent = socket.create_server(("127.0.0.1", 0))  # the kernel accepts; nobody answers
+    port = silent.getsockname()[1]
+    app = create_app(_base_config(tmp_path, f"postgresql+psycopg://nobody@127.0.0.1:{port}/x"))
+    found: list[Finding] = []
+
+    def check() -> None:
+        with app.app_context():
+            found.extend(f for f in run_checks(app, 1) if f.check in ("database", "scheduler"))
+
+    try:
+        checking = threading.Thread(target=check, daemon=True)
+        checking.start()
+        checking.join(120)  # only a bound: without a connect timeout it would never end
+        assert not checking.is_alive(), "the doctor still waits for the database"
+    finally:
+        silent.close()
+    assert [f.status for f in found] == [PROBLEM, PROBLEM], found
+    assert "cannot connect" in found[0].message
+
+
 def test_database_not_migrated(tmp_path: Path) -> None:
     app = create_app(_base_config(tmp_path, f"sqlite:///{tmp_path / 'empty.db'}"))
     [finding] = findings(app, "migrations")
@@ -84,37 +143,46 @@ def test_database_a_migration_behind(request: pytest.FixtureRequest, tmp_path: P
         db.session.execute(text("UPDATE alembic_version SET version_num = '1a4342218e4f'"))
         db.session.commit()
     [finding] = findings(app, "migrations")
-    if head == "1a4342218e4f":
-        assert finding.status == OK
-    else:
-        assert finding.status == PROBLEM and head in finding.message
+    assert finding.status == PROBLEM and head in finding.message
 
 
 # ----------------------------------------------------------------------- secret key
 
 
 def test_secret_key_from_the_environment(request: pytest.FixtureRequest, tmp_path: Path):
-    [finding] = findings(doctor_app(request, tmp_path), "secret key")
-    assert finding.status == OK and "environment" in finding.message
+    [finding] = findings(app_with_the_key_of_the_environment(request, tmp_path), "secret key")
+    assert finding.status == OK and "from the environment" in finding.message
 
 
 def test_secret_key_generated_into_the_instance_folder(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("SECRET_KEY")
-    app = doctor_app(request, tmp_path)
+    app = app_with_the_key_of_the_environment(request, tmp_path)
     [finding] = findings(app, "secret key")
     assert finding.status == PROBLEM
     assert f"generated into {tmp_path / 'secret_key'}" in finding.message
     assert "SECRET_KEY" in finding.fix
 
 
+def test_secret_key_given_to_create_app(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key in ``create_app``'s config is the app's key, whatever the environment lacks."""
+    monkeypatch.delenv("SECRET_KEY")
+    [finding] = findings(doctor_app(request, tmp_path), "secret key")
+    assert finding.status == OK and "given in the configuration" in finding.message
+    [finding] = findings(doctor_app(request, tmp_path, SECRET_KEY="short"), "secret key")
+    assert finding.status == PROBLEM and "5 characters" in finding.message
+
+
 def test_secret_key_too_short(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SECRET_KEY", "secret")
-    [finding] = findings(doctor_app(request, tmp_path, SECRET_KEY="secret"), "secret key")
-    assert finding.status == PROBLEM and "6 characters" in finding.message
+    [finding] = findings(app_with_the_key_of_the_environment(request, tmp_path), "secret key")
+    assert finding.status == PROBLEM
+    assert "from the environment, but only 6 characters" in finding.message
 
 
 # ---------------------------------------------------------------------------- redis
@@ -210,18 +278,21 @@ def test_scheduler_never_started(request: pytest.FixtureRequest, tmp_path: Path)
 
 def test_scheduler_with_a_recent_heartbeat(request: pytest.FixtureRequest, tmp_path: Path):
     app = doctor_app(request, tmp_path)
-    beat(app, 20, "mail")
-    beat(app, 3000, "retention")
-    [finding] = findings(app, "scheduler")
+    with stopped_clock():
+        beat(app, 20, "mail")  # every 30 s: last ran 10 s ago
+        beat(app, 3000, "retention")  # every hour: last ran 600 s ago
+        [finding] = findings(app, "scheduler")
     assert finding.status == OK and "last heartbeat 10 s ago" in finding.message
 
 
 def test_scheduler_stopped_long_ago(request: pytest.FixtureRequest, tmp_path: Path) -> None:
     app = doctor_app(request, tmp_path)
-    beat(app, -600, "mail")
-    beat(app, 3000, "retention")
-    [finding] = findings(app, "scheduler")
+    with stopped_clock():
+        beat(app, -600, "mail")
+        beat(app, 3000, "retention")
+        [finding] = findings(app, "scheduler")
     assert finding.status == PROBLEM and "not running" in finding.message
+    assert "last heartbeat 600 s ago, a job is 600 s overdue" in finding.message
 
 
 def test_scheduler_started_by_the_app_beats(request: pytest.FixtureRequest, tmp_path: Path):
@@ -238,9 +309,10 @@ def test_scheduler_started_by_the_app_beats(request: pytest.FixtureRequest, tmp_
 
 def test_scheduler_in_every_worker(request: pytest.FixtureRequest, tmp_path: Path) -> None:
     app = doctor_app(request, tmp_path)
-    beat(app, 20)
     app.config["SCHEDULER_IN_PROCESS"] = True
-    assert statuses(app, "scheduler", workers=4) == {OK, WARNING}
+    with stopped_clock():
+        beat(app, 20)
+        assert statuses(app, "scheduler", workers=4) == {OK, WARNING}
 
 
 # ----------------------------------------------------------------------- public URL
@@ -272,8 +344,9 @@ def test_doctor_exits_zero_when_nothing_must_be_fixed(
     request: pytest.FixtureRequest, tmp_path: Path, smtp: Mailbox
 ) -> None:
     app = doctor_app(request, tmp_path, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port)
-    beat(app, 20)
-    result = app.test_cli_runner().invoke(args=["doctor", "--workers", "1"])
+    with stopped_clock():
+        beat(app, 20)
+        result = app.test_cli_runner().invoke(args=["doctor", "--workers", "1"])
     assert result.exit_code == 0, result.output
     assert "PROBLEM" not in result.output and "Nothing to fix." in result.output
 
@@ -282,7 +355,12 @@ def test_doctor_says_what_to_fix_and_exits_non_zero(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("SECRET_KEY")
-    app = doctor_app(request, tmp_path, RATELIMIT_STORAGE_URI="memory://", RATELIMIT_ENABLED=True)
+    app = app_with_the_key_of_the_environment(request, tmp_path)
+    app.config.update(
+        RATELIMIT_STORAGE_URI="memory://",
+        RATELIMIT_ENABLED=True,
+        PUBLIC_URL="https://termin.example.org",
+    )
     result = app.test_cli_runner().invoke(args=["doctor", "--workers", "4"])
     assert result.exit_code == 1, result.output
     lines = result.output.splitlines()

@@ -51,48 +51,62 @@ def night(app: Flask) -> Flask:
     return app
 
 
-def times(app: Flask, day: str) -> list[tuple[str, str]]:
-    page = app.test_client().get(f"/o/night-desk/night/{day}?lang=en")
+def times(app: Flask, day: str, lang: str = "en") -> list[tuple[str, str]]:
+    page = app.test_client().get(f"/o/night-desk/night/{day}?lang={lang}")
     assert page.status_code == 200
     return TIME_RE.findall(page.get_data(as_text=True))
 
 
-def test_the_autumn_change_tells_the_repeated_hour_apart(night: Flask) -> None:
+# The zone of a repeated time in the reader's language, as Babel (CLDR) names it: summer
+# time, then standard time. English has no abbreviation for Central European time, only
+# the offset; Czech names it in Czech.
+ZONES = {
+    "en": ("+0200", "+0100"),
+    "pl": ("CEST", "CET"),
+    "cs": ("SELČ", "SEČ"),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(ZONES))
+def test_the_autumn_change_tells_the_repeated_hour_apart(night: Flask, lang: str) -> None:
+    summer, winter = ZONES[lang]
     with time_machine.travel(datetime(2026, 10, 20, 10, tzinfo=UTC), tick=False):
-        shown = times(night, "2026-10-25")
+        shown = times(night, "2026-10-25", lang)
     labels = [label for _start, label in shown]
     # 00:00 CEST to 06:00 CET is seven hours: 28 times, and no label twice.
     assert len(labels) == 28 and len(set(labels)) == 28, labels
     assert labels[8:16] == [
-        "02:00 CEST",
-        "02:15 CEST",
-        "02:30 CEST",
-        "02:45 CEST",
-        "02:00 CET",
-        "02:15 CET",
-        "02:30 CET",
-        "02:45 CET",
+        f"02:00 {summer}",
+        f"02:15 {summer}",
+        f"02:30 {summer}",
+        f"02:45 {summer}",
+        f"02:00 {winter}",
+        f"02:15 {winter}",
+        f"02:30 {winter}",
+        f"02:45 {winter}",
     ], labels
     assert labels[7] == "01:45" and labels[16] == "03:00"  # unambiguous times stay plain
     starts = dict((label, start) for start, label in shown)
-    assert starts["02:30 CEST"].replace("%3A", ":") == "2026-10-25T00:30:00Z"
-    assert starts["02:30 CET"].replace("%3A", ":") == "2026-10-25T01:30:00Z"
+    assert starts[f"02:30 {summer}"].replace("%3A", ":") == "2026-10-25T00:30:00Z"
+    assert starts[f"02:30 {winter}"].replace("%3A", ":") == "2026-10-25T01:30:00Z"
 
 
+@pytest.mark.parametrize("lang", sorted(ZONES))
 def test_the_booking_form_and_the_manage_page_name_the_zone_of_a_repeated_time(
-    night: Flask,
+    night: Flask, lang: str
 ) -> None:
     from tests.conftest import book_form, manage_token
 
+    summer, winter = ZONES[lang]
     with time_machine.travel(datetime(2026, 10, 20, 10, tzinfo=UTC), tick=False):
         client = night.test_client()
-        form = client.get("/o/night-desk/night/book?start=2026-10-25T01:30:00Z&lang=en")
-        assert "02:30 CET" in form.get_data(as_text=True)
+        form = client.get(f"/o/night-desk/night/book?start=2026-10-25T01:30:00Z&lang={lang}")
+        assert f"02:30 {winter}" in form.get_data(as_text=True)
         token = manage_token(
-            book_form(client, "night-desk", "night", "2026-10-25T01:30:00Z", language="en")
+            book_form(client, "night-desk", "night", "2026-10-25T01:30:00Z", language=lang)
         )
-        page = client.get(f"/manage/{token}?lang=en").get_data(as_text=True)
-    assert "02:30 CET" in page and "02:30 CEST" not in page
+        page = client.get(f"/manage/{token}?lang={lang}").get_data(as_text=True)
+    assert f"02:30 {winter}" in page and f"02:30 {summer}" not in page
 
 
 def test_the_spring_change_shows_no_time_that_does_not_exist(night: Flask) -> None:

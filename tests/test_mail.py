@@ -14,6 +14,7 @@ from PIL import Image
 
 from booking.tickets import verify_ticket
 from tests.conftest import Mailbox, book_form, csrf_token, free_port, local_start, manage_token
+from tests.helpers.payloads import booking_payload
 
 TODAY = datetime(2026, 3, 20, 9, tzinfo=UTC)
 
@@ -160,14 +161,7 @@ def test_a_slow_mail_server_holds_up_nobody_else(app: Flask) -> None:
                 target=lambda: answers.append(
                     requests.post(
                         f"{server.url}/api/v1/bookings",
-                        json={
-                            "office": "koszalin-zbm",
-                            "service": "raty",
-                            "start": start,
-                            "name": "Ewa Nowak",
-                            "email": "ewa@example.com",
-                            "consent": True,
-                        },
+                        json=booking_payload(start),
                         timeout=120,
                     )
                 )

@@ -22,6 +22,7 @@ from booking.database import db
 from booking.models import Office
 from booking.slots import HoursRule, Schedule, opening_intervals
 from queueing.models import DeviceKind
+from tests.helpers.office_files import import_office
 from tests.test_floor import Clerk, error_of, signed_in_device, take_number, walk_in
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,36 +105,13 @@ def test_flask_demo_prints_the_demo_office_links_and_logins(app: Flask) -> None:
     assert app.test_client().get(display).headers["Location"].endswith("/display/")
 
 
-ROUND_THE_CLOCK = """
-[[office]]
-slug = "test-office"
-name = "Urząd testowy"
-address = "ul. Testowa 1, 00-001 Warszawa"
-timezone = "Europe/Warsaw"
-country = "PL"
-{holidays}
-
-[[office.hours]]
-days = ["sat", "sun"]
-open = "00:00"
-close = "24:00"
-
-[[office.services]]
-key = "raty"
-prefix = "R"
-duration = 30
-name = "Instalments"
-"""
-
-
 def test_a_day_can_end_at_24_00_and_public_holidays_can_stay_open(
     app: Flask, tmp_path: Path
 ) -> None:
-    path = tmp_path / "office.toml"
-
     def load(holidays: str) -> str:
-        path.write_text(ROUND_THE_CLOCK.format(holidays=holidays))
-        result = app.test_cli_runner().invoke(args=["offices", "import", str(path)])
+        result = import_office(
+            app, tmp_path, days=("sat", "sun"), opens="00:00", closes="24:00", settings=holidays
+        )
         return result.output if result.exit_code else ""
 
     assert load("") == ""
@@ -279,7 +257,7 @@ def test_device_link_help_says_the_link_is_reusable_and_how_to_revoke_it(app: Fl
     with app.app_context():
         from queueing.cli import office_by_slug, replace_device
 
-        old = replace_device(office_by_slug(DEMO), DeviceKind.KIOSK, "Kiosk 9").split("5000")[-1]
+        old = replace_device(office_by_slug(DEMO), DeviceKind.KIOSK, "Kiosk 9")
         db.session.commit()
     old = old[old.index("/device/") :]
     browsers = [app.test_client(), app.test_client()]

@@ -13,50 +13,14 @@ from booking.app import create_app
 from booking.config import from_environment
 from booking.database import db
 from booking.models import Office
-
-OFFICE = """
-[[office]]
-slug = "test-office"
-name = "Urząd testowy"
-address = "ul. Testowa 1, 00-001 Warszawa"
-timezone = "{timezone}"
-country = "PL"
-slot_minutes = {slot_minutes}
-{subdivision_line}
-
-[[office.hours]]
-days = ["mon", "thu"]
-open = "{opens}"
-close = "16:00"
-
-[[office.services]]
-key = "raty"
-prefix = "R"
-duration = 30
-name = {{ pl = "Raty", cs = "Splátky", en = "Instalments" }}
-documents = {{ pl = ["Dowód osobisty"] }}
-
-[[office.counters]]
-name = "Stanowisko 1"
-services = "*"
-"""
-
-
-def run_import(app: Flask, tmp_path: Path, **values: str):
-    path = tmp_path / "office.toml"
-    defaults = {"timezone": "Europe/Warsaw", "opens": "08:00", "slot_minutes": "15"}
-    values = defaults | values
-    subdivision = values.pop("subdivision", None)
-    values["subdivision_line"] = f'subdivision = "{subdivision}"' if subdivision else ""
-    path.write_text(OFFICE.format(**values))
-    return app.test_cli_runner().invoke(args=["offices", "import", str(path)])
+from tests.helpers.office_files import import_office
 
 
 def test_import_creates_then_updates_in_place(app: Flask, tmp_path: Path) -> None:
-    result = run_import(app, tmp_path)
+    result = import_office(app, tmp_path)
     assert result.exit_code == 0, result.output
     assert "test-office: 1 services, 1 counters" in result.output
-    result = run_import(app, tmp_path, opens="09:00")
+    result = import_office(app, tmp_path, opens="09:00")
     assert result.exit_code == 0, result.output
     with app.app_context():
         offices = db.session.scalars(select(Office).where(Office.slug == "test-office")).all()
@@ -67,6 +31,28 @@ def test_import_creates_then_updates_in_place(app: Flask, tmp_path: Path) -> Non
         assert office.counters[0].services == office.services
 
 
+def test_the_data_protection_officer_is_optional_and_an_import_without_one_clears_it(
+    app: Flask, tmp_path: Path
+) -> None:
+    dpo = 'dpo = { email = "IOD@Example.PL", address = "ul. Testowa 1, 00-001 Warszawa" }'
+    assert import_office(app, tmp_path, settings=dpo).exit_code == 0
+    with app.app_context():
+        office = db.session.scalar(select(Office).where(Office.slug == "test-office"))
+        # The domain is normalized to lower case; the local part is kept as written.
+        assert office.dpo_email == "IOD@example.pl"
+        assert office.dpo_address == "ul. Testowa 1, 00-001 Warszawa"
+    assert (
+        import_office(app, tmp_path, settings='dpo = { email = "iod@example.pl" }').exit_code == 0
+    )
+    with app.app_context():
+        office = db.session.scalar(select(Office).where(Office.slug == "test-office"))
+        assert (office.dpo_email, office.dpo_address) == ("iod@example.pl", None)
+    assert import_office(app, tmp_path).exit_code == 0
+    with app.app_context():
+        office = db.session.scalar(select(Office).where(Office.slug == "test-office"))
+        assert (office.dpo_email, office.dpo_address) == (None, None)
+
+
 @pytest.mark.parametrize(
     "values,message",
     [
@@ -74,15 +60,20 @@ def test_import_creates_then_updates_in_place(app: Flask, tmp_path: Path) -> Non
         ({"opens": "08:10"}, "not on the 15-minute grid"),
         ({"opens": "8 o'clock"}, "is not a time"),
         ({"opens": "17:00"}, "opens at"),
-        ({"subdivision": "XX"}, "has no subdivision"),
+        ({"settings": 'subdivision = "XX"'}, "has no subdivision"),
         ({"slot_minutes": "45"}, "must divide 60"),
         ({"timezone": "Asia/Kolkata", "slot_minutes": "60"}, "off the 60-minute grid"),
+        ({"settings": 'public_holidays = "no"'}, "'public_holidays' is true or false"),
+        ({"settings": 'dpo = "iod@example.pl"'}, "dpo: give a table like"),
+        ({"settings": 'dpo = { phone = "+48 94 34 09 100" }'}, "dpo: give a table like"),
+        ({"settings": 'dpo = { email = "iod at example.pl" }'}, "is not an e-mail address"),
+        ({"settings": 'dpo = { address = " " }'}, "'address' must be a postal address"),
     ],
 )
 def test_import_refuses_a_bad_file_with_a_clear_message(
     app: Flask, tmp_path: Path, values: dict[str, str], message: str
 ) -> None:
-    result = run_import(app, tmp_path, **values)
+    result = import_office(app, tmp_path, **values)
     assert result.exit_code != 0
     assert message in result.output
     with app.app_context():
@@ -134,7 +125,7 @@ def test_create_app_takes_overrides(tmp_path: Path) -> None:
 
 def test_slot_length_cannot_change_under_bookings(app: Flask, tmp_path: Path) -> None:
     """Bookings hold cells of the old grid; a new grid would let new bookings overlap them."""
-    assert run_import(app, tmp_path).exit_code == 0
+    assert import_office(app, tmp_path).exit_code == 0
     client = app.test_client()
     days = client.get("/api/v1/offices/test-office/services/raty/availability").get_json()
     start = next(s for d in days["days"] for s in d["starts"])
@@ -150,6 +141,6 @@ def test_slot_length_cannot_change_under_bookings(app: Flask, tmp_path: Path) ->
         },
     )
     assert created.status_code == 201
-    result = run_import(app, tmp_path, slot_minutes="30")
+    result = import_office(app, tmp_path, slot_minutes="30")
     assert result.exit_code != 0 and "cannot change while 1 upcoming bookings" in result.output
-    assert run_import(app, tmp_path, slot_minutes="15").exit_code == 0
+    assert import_office(app, tmp_path, slot_minutes="15").exit_code == 0

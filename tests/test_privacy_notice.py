@@ -38,7 +38,7 @@ def test_the_booking_form_asks_no_consent_and_books_without_one(app: Flask) -> N
         assert "Zarząd Budynków Mieszkalnych w Koszalinie" in notice
         assert "public task (Art. 6(1)(e) GDPR); no consent is asked" in notice
         assert "erased 90 days after the visit" in notice
-        manage_token(book_form(client, KOSZALIN, RATY, START, consent=False))
+        manage_token(book_form(client, KOSZALIN, RATY, START))
     with app.app_context():
         assert db.session.scalar(select(func.count(Booking.id))) == 1
 
@@ -111,3 +111,65 @@ def test_the_notice_renders_in_every_language(app: Flask) -> None:
             response = client.get(f"{path}?lang={lang}")
             assert response.status_code == 200, (path, lang)
             assert f'lang="{lang}"' in response.get_data(as_text=True)
+
+
+def set_office(app: Flask, slug: str, **values: object) -> None:
+    with app.app_context():
+        office = db.session.scalar(select(Office).where(Office.slug == slug))
+        for key, value in values.items():
+            setattr(office, key, value)
+        db.session.commit()
+
+
+def test_the_notice_names_the_data_protection_officer_the_office_file_gives(app: Flask) -> None:
+    set_office(app, KOSZALIN, dpo_email="iod@zbm.example", dpo_address="ul. Testowa 1, Koszalin")
+    response = app.test_client().get(f"/privacy/{KOSZALIN}?lang=en")
+    assert 'href="mailto:iod@zbm.example"' in response.get_data(as_text=True)
+    notice = text_of(response)
+    # (text_of puts a space where the mailto link ends)
+    assert "Data protection officer: iod@zbm.example , ul. Testowa 1, Koszalin." in notice
+    assert "marked “for the data protection officer”" not in notice
+
+    set_office(app, KOSZALIN, dpo_address=None)
+    notice = text_of(app.test_client().get(f"/privacy/{KOSZALIN}?lang=en"))
+    assert "Data protection officer: iod@zbm.example ." in notice
+
+
+def test_without_a_data_protection_officer_the_notice_says_to_write_to_the_office(
+    app: Flask,
+) -> None:
+    """Art. 13(1)(b) is never left out: the office's own address, marked for the officer."""
+    client = app.test_client()
+    notice = text_of(client.get(f"/privacy/{KOSZALIN}?lang=en"))
+    assert (
+        "To contact the office's data protection officer, write to the office at "
+        "ul. Połczyńska 24, 75-818 Koszalin, marked “for the data protection officer”." in notice
+    )
+    assert "Data protection officer:" not in notice and "By e-mail" not in notice
+    # The postal address where the office gives one, and its e-mail address where it has one.
+    set_office(app, "bytom-zielna", email="obsluga@bytom.example")
+    notice = text_of(client.get("/privacy/bytom-zielna?lang=en"))
+    assert (
+        "write to the office at Bytomskie Mieszkania, ul. Zielna 25b, 41-902 Bytom, "
+        "marked “for the data protection officer”." in notice
+    )
+    assert "By e-mail, write to obsluga@bytom.example with the same words" in notice
+    # The general notice points to each office's.
+    general = text_of(client.get("/privacy?lang=en"))
+    assert "how to contact its data protection officer" in general
+
+
+def test_the_notice_names_the_recipients_and_how_admission_is_decided(app: Flask) -> None:
+    for path in ("/privacy", f"/privacy/{KOSZALIN}"):
+        notice = text_of(app.test_client().get(f"{path}?lang=en"))
+        assert (
+            "Recipients: the office's staff who handle visits and, where the office uses them, "
+            "the companies that host this service and deliver its e-mail, acting for the office "
+            "as processors (Art. 28 GDPR)." in notice
+        ), path
+        assert "not passed on to anyone" not in notice
+        # Art. 13(2)(f), Art. 22: an automatic refusal, how it is decided, and what to do.
+        assert "decided automatically from your answers to the office's fixed questions" in notice
+        assert "a clerk may also refuse entry" in notice
+        assert "ask the office to review a refusal" in notice
+        assert "phone consultation instead (Art. 22 GDPR)" in notice

@@ -12,6 +12,7 @@ from flask import Flask
 from booking.database import db
 from queueing.cli import office_by_slug, upsert_staff
 from tests.conftest import csrf_token
+from tests.helpers.payloads import booking_payload
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Okienko-test-2026"
@@ -175,14 +176,7 @@ def page_families(app: Flask) -> dict[str, object]:
         start = next(d["starts"][0] for d in days["days"] if d["starts"])
         booked = client.post(
             "/api/v1/bookings",
-            json={
-                "office": "koszalin-zbm",
-                "service": "raty",
-                "start": start,
-                "name": "Ewa Nowak",
-                "email": "ewa@example.com",
-                "consent": True,
-            },
+            json=booking_payload(start),
         ).get_json()
         token = booked["manage_url"].split("/manage/")[1]
         kiosk = signed_in_device(app)

@@ -1,6 +1,7 @@
 """Throwaway servers a test owns: a PostgreSQL cluster and a redis-server, to stop and start.
 
-Never the shared ones on 5432 and 6379: a test that stops a server owns it.
+Never the shared ones on 5432 and 6379: a test that stops a server owns it. A server
+program that is not installed skips the test, or fails it with CI=true.
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ class PrivatePostgres:
 
 
 class PrivateRedis:
-    """A redis-server of the test's own, on a free port."""
+    """A redis-server of the test's own, on a free port, to stop and start again."""
 
     def __init__(self, folder: Path) -> None:
         binary = shutil.which("redis-server")
@@ -150,3 +151,13 @@ class PrivateRedis:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(10)
+
+    def subscribers(self, channel: str) -> int:
+        """How many clients listen on ``channel`` (PUBSUB NUMSUB)."""
+        import redis
+
+        client = redis.Redis.from_url(self.url)
+        try:
+            return int(dict(client.pubsub_numsub(channel)).get(channel.encode(), 0))
+        finally:
+            client.close()
