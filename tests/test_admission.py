@@ -49,6 +49,7 @@ from tests.conftest import (
     local_start,
     manage_token,
 )
+from tests.helpers.bookings import booking_of
 from tests.live_floor import KIOSK_ADMITTED
 from tests.test_api import outbox
 from tests.test_concurrency import race
@@ -88,15 +89,6 @@ def book_bytom(app: Flask, at: str = "10:00", language: str = "cs", **kw: Any) -
             **kw,
         )
     return manage_token(response)
-
-
-def booking_of(app: Flask, token: str) -> Booking:
-    with app.app_context():
-        row = db.session.scalar(
-            select(Booking).where(Booking.manage_token_hash == hash_token(token))
-        )
-        db.session.expunge(row)
-        return row
 
 
 def cells_of(app: Flask, booking_id: int) -> int:

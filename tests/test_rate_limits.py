@@ -12,13 +12,11 @@ from pathlib import Path
 import pytest
 import time_machine
 from flask import Flask
-from sqlalchemy import select
 
 from booking.admission import DEFAULT_QUESTIONS
-from booking.codes import hash_token
-from booking.database import db
-from booking.models import Booking, BookingStatus
+from booking.models import BookingStatus
 from tests.conftest import book_form, csrf_token, local_start, make_app, manage_token
+from tests.helpers.bookings import booking_of
 from tests.helpers.payloads import booking_payload
 
 TODAY = datetime(2026, 3, 20, 9, tzinfo=UTC)  # a Friday
@@ -110,15 +108,6 @@ def test_invalid_api_fields_do_not_use_up_the_api_booking_limit(limited: Flask) 
 # ---------------------------------------------------------------- moving and rebooking
 
 
-def booking_row(app: Flask, token: str) -> Booking:
-    with app.app_context():
-        row = db.session.scalar(
-            select(Booking).where(Booking.manage_token_hash == hash_token(token))
-        )
-        db.session.expunge(row)
-        return row
-
-
 def warsaw(day: str, at: str) -> datetime:
     return datetime.fromisoformat(local_start(day, at, WARSAW))
 
@@ -137,7 +126,7 @@ def refused_visit(app: Flask) -> str:
         answers = {f"q_{k}": "yes" if k == "symptoms" else "no" for k in KEYS}
         refused = client.post(f"/manage/{token}/admission", data={"csrf_token": field, **answers})
         assert refused.status_code == 302
-    assert booking_row(app, token).status == BookingStatus.REFUSED
+    assert booking_of(app, token).status == BookingStatus.REFUSED
     return token
 
 
@@ -162,7 +151,7 @@ def test_a_question_left_out_on_the_way_back_in_uses_up_no_limit(limited: Flask)
             client.post(url, data={**chosen, **declaration()}).status_code,
         ]
     assert sent == [200, 422, 422, 302]
-    booking = booking_row(limited, token)
+    booking = booking_of(limited, token)
     assert booking.status == BookingStatus.BOOKED
     assert booking.starts_at == warsaw("2026-12-02", "10:00")
 
@@ -187,10 +176,10 @@ def test_over_the_limit_the_questions_come_back_with_the_answers(limited: Flask)
         assert 'name="answered" value="1"' in page
         for key in KEYS:  # every answer is still given
             assert re.search(rf'<input checked[^>]*name="q_{key}"[^>]*value="no"', page), key
-        assert booking_row(limited, token).status == BookingStatus.REFUSED
+        assert booking_of(limited, token).status == BookingStatus.REFUSED
     with time_machine.travel(warsaw("2026-11-24", "12:07"), tick=False):
         assert client.post(url, data=answered).status_code == 302  # sent again, it books
-    assert booking_row(limited, token).starts_at == warsaw("2026-12-02", "10:00")
+    assert booking_of(limited, token).starts_at == warsaw("2026-12-02", "10:00")
 
 
 def test_over_the_limit_a_move_shows_the_days_times_with_the_one_chosen(limited: Flask) -> None:
@@ -212,7 +201,7 @@ def test_over_the_limit_a_move_shows_the_days_times_with_the_one_chosen(limited:
     assert chosen, "the chosen time is not on the page"
     assert 'aria-current="true"' in chosen.group(1)
     assert 'name="csrf_token"' in page  # chosen again, it moves
-    assert booking_row(limited, token).starts_at == datetime.fromisoformat(start_at("09:30"))
+    assert booking_of(limited, token).starts_at == datetime.fromisoformat(start_at("09:30"))
 
 
 def test_the_phone_number_typed_is_kept_when_it_is_not_valid(limited: Flask) -> None:
@@ -241,4 +230,4 @@ def test_over_the_limit_the_phone_page_keeps_the_number_typed(limited: Flask) ->
     page = response.get_data(as_text=True)
     assert 'name="phone" id="phone" value="601 200 300"' in page
     assert 'class="flash flash-error"' in page
-    assert booking_row(limited, token).status == BookingStatus.REFUSED
+    assert booking_of(limited, token).status == BookingStatus.REFUSED
