@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -285,22 +285,26 @@ def booking_request() -> dict[str, Any]:
     return body
 
 
-def counts_as_attempt(response: Response) -> bool:
-    """Fields that do not validate (422 invalid_fields) are a typo to correct, not a booking
-    attempt: such an answer uses up no booking limit. A malformed request (400) still counts.
+@limiter.limit(lambda: current_app.config["API_BOOKING_RATE_LIMIT"])
+def booking_attempt() -> None:
+    """One booking attempt through the API: what API_BOOKING_RATE_LIMIT counts.
 
-    The limit is still checked before the request, so one over it is refused all the same.
+    Called by the view, not wrapped around it, so that fields which only need correcting
+    (422 invalid_fields) use up nothing. Each call is one atomic hit in the limiter's
+    storage: concurrent requests cannot all pass a check before any of them is counted,
+    as they could with a count deducted after the response.
     """
-    if response.status_code != 422:
-        return True
-    body = response.get_json(silent=True)
-    return not isinstance(body, dict) or body.get("error") != "invalid_fields"
 
 
 @api.post("/bookings")
-@limiter.limit(lambda: current_app.config["API_BOOKING_RATE_LIMIT"], deduct_when=counts_as_attempt)
 def create():
-    body, office, service, start, form = checked_booking()
+    try:
+        body, office, service, start, form = checked_booking()
+    except ApiError as exc:
+        if exc.error != "invalid_fields":
+            booking_attempt()  # a malformed request counts; over the limit it gets the 429
+        raise
+    booking_attempt()
     contact = Contact(
         form.name.data, form.email.data or None, form.phone.data or None, form.language.data
     )
