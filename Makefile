@@ -55,6 +55,7 @@ test: install-dev translations
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: install-dev translations
 	$(BIN)/python bench/availability.py

@@ -14,6 +14,6 @@ from typing import Any
 def when_ready(server: Any) -> None:
     """In the master, once, before the workers start: rate limits that the workers would
     each count in their own memory are said loudly (the same rule `flask doctor` uses)."""
-    from booking.doctor import warn_unshared_limits
+    from okienko.doctor import warn_unshared_limits
 
     warn_unshared_limits(server.cfg.workers, server.log.error)

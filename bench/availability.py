@@ -51,17 +51,16 @@ from flask import Flask  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from booking.admission import Outcome  # noqa: E402
-from booking.app import create_app  # noqa: E402
 from booking.availability import (  # noqa: E402
     availability,
     booking_window,
     schedule_for,
     taken_cells,
 )
-from booking.bookings import Contact, SlotTaken, create_booking  # noqa: E402
-from booking.database import db  # noqa: E402
+from booking.bookings import Contact, create_booking  # noqa: E402
 from booking.importer import DEMO_FILE, load_file  # noqa: E402
 from booking.models import Booking, BookingSlot, Office, Service  # noqa: E402
+from booking.refusals import SlotTaken  # noqa: E402
 from booking.slots import (  # noqa: E402
     candidate_starts,
     cell_count,
@@ -69,6 +68,8 @@ from booking.slots import (  # noqa: E402
     free_counter,
     free_starts,
 )
+from okienko.app import create_app  # noqa: E402
+from okienko.database import db  # noqa: E402
 
 OFFICE = "bytom-zielna"
 # The fill stands for residents who passed the admission declaration.

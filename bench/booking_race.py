@@ -90,9 +90,9 @@ def migrate_and_load(url: str, instance: Path) -> None:
     """``flask db upgrade`` and ``flask demo``, done in this process."""
     from flask_migrate import upgrade
 
-    from booking.app import create_app
-    from booking.database import db
     from booking.importer import DEMO_FILE, load_file
+    from okienko.app import create_app
+    from okienko.database import db
 
     app = create_app(
         {

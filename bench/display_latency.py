@@ -35,11 +35,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # floor_common
-sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the project: tests.live_floor
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the project: tests.helpers
 
 from floor_common import SERVICES, Run, prepare, summary, tracebacks
 
-from tests.live_floor import Clerk, Kiosk, Stream, connection_owners, device_session, has_call
+from tests.helpers.live_floor import (
+    Clerk,
+    Kiosk,
+    Stream,
+    connection_owners,
+    device_session,
+    has_call,
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,11 +32,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # floor_common
-sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the project: tests.live_floor
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the project: tests.helpers
 
 from floor_common import SERVICES, Run, prepare, summary, tracebacks
 
-from tests.live_floor import Clerk, Kiosk
+from tests.helpers.live_floor import Clerk, Kiosk
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser

@@ -2,7 +2,7 @@
 
 Not a benchmark itself; ``display_latency.py`` and ``ticket_rate.py`` import it.
 The office, gunicorn and the HTTP clients (display stream, kiosk, clerk) are
-those of the tests, from ``tests/live_floor.py``; what is here is the
+those of the tests, from ``tests/helpers/live_floor.py``; what is here is the
 benchmarks' own: a fresh database, the log in bench/results/, the summaries.
 Everything runs on 127.0.0.1, every wait is bounded, and what is started here
 is stopped here (gunicorn by the pid of the master it started; the database
@@ -29,7 +29,7 @@ if str(ROOT) not in sys.path:
 
 import psycopg  # noqa: E402
 
-from tests.live_floor import (  # noqa: E402
+from tests.helpers.live_floor import (  # noqa: E402
     Floor,
     Server,
     gunicorn_servers,
@@ -77,9 +77,9 @@ def prepare(url: str, instance: Path, displays: int, kiosks: int, clerks: int) -
     """
     from flask_migrate import upgrade
 
-    from booking.app import create_app
-    from booking.database import db
     from booking.importer import DEMO_FILE, import_offices, load_file
+    from okienko.app import create_app
+    from okienko.database import db
 
     app = create_app(
         {

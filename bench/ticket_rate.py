@@ -36,11 +36,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # floor_common
-sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the project: tests.live_floor
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the project: tests.helpers
 
 from floor_common import SERVICES, Run, prepare, summary, tracebacks
 
-from tests.live_floor import Kiosk, ticket_id
+from tests.helpers.live_floor import Kiosk, ticket_id
 
 
 @dataclass

@@ -1,1 +1,29 @@
 """Offices, services, opening hours, slots and bookings: the resident's side."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the resident's pages, the booking API, the commands and the date filters."""
+    from okienko.extensions import csrf
+
+    from . import formatting
+    from .api import api
+    from .cli import register_cli
+    from .views import bp
+
+    csrf.exempt(api)  # token-less JSON for portals and voice bots
+    app.register_blueprint(bp)
+    app.register_blueprint(api)
+    register_cli(app)
+    app.jinja_env.filters.update(
+        local_datetime=formatting.local_datetime,
+        local_time=formatting.local_time,
+        local_date=formatting.local_date,
+        month_name=formatting.month_name,
+        local_day=formatting.local_day,
+        phone=formatting.phone,
+        localized=formatting.in_locale,
+    )

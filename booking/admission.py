@@ -16,8 +16,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from okienko.database import rows_changed
+from okienko.i18n import localized
+
 from .availability import local_today
-from .i18n import localized
 from .models import AdmissionCheck, AdmissionQuestion, Booking, Office
 from .refusals import Refusal
 
@@ -236,5 +238,6 @@ def rebook_from(booking: Booking) -> datetime:
 
 def purge(session: Session, now: datetime, keep: timedelta) -> int:
     """Delete outcomes older than ``keep``; returns how many went."""
-    result = session.execute(delete(AdmissionCheck).where(AdmissionCheck.at < now - keep))
-    return result.rowcount or 0
+    return rows_changed(
+        session.execute(delete(AdmissionCheck).where(AdmissionCheck.at < now - keep))
+    )

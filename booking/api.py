@@ -5,25 +5,30 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from okienko.database import db, utcnow
+from okienko.errorpages import json_error
+from okienko.extensions import limiter
+from okienko.i18n import localized
+from okienko.tokens import hash_token
+from okienko.transaction import unit_of_work
+
 from . import admission, notifications
 from .availability import availability, local_today
-from .bookings import Contact, SlotTaken, cancel_booking, create_booking
-from .codes import hash_token, normalize_code
-from .database import db, utcnow
-from .errors import json_error
-from .extensions import limiter
+from .bookings import Contact, cancel_booking, create_booking
+from .codes import normalize_code
+from .declaration import Wanted, declare
 from .forms import ContactForm
-from .i18n import localized
-from .models import Booking, BookingMode, Office, Service
+from .models import AdmissionQuestion, Booking, BookingMode, Office, Service
+from .offices import office_by_slug, service_by_key
 from .openapi import spec
-from .refusals import Refusal
-from .views import iso, parse_start
+from .refusals import Refusal, SlotTaken
+from .times import iso, parse_start
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 limiter.limit(lambda: current_app.config["API_RATE_LIMIT"])(api)
@@ -52,23 +57,22 @@ class ApiError(Exception):
 
 
 @api.after_request
-def _no_store(response):
+def _no_store(response: Response) -> Response:
     # Booking answers carry the manage token and a resident's booking: never cache them.
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 @api.errorhandler(ApiError)
-def _api_error(exc: ApiError):
+def _api_error(exc: ApiError) -> tuple[Response, int]:
     return json_error(exc.status, exc.error, exc.message, **exc.extra)
 
 
 @api.errorhandler(Refusal)
-def _booking_error(exc: Refusal):
+def _booking_error(exc: Refusal) -> tuple[Response, int]:
     extra = (
         {"alternatives": [iso(s) for s in exc.alternatives]} if isinstance(exc, SlotTaken) else {}
     )
-    db.session.rollback()
     return json_error(exc.status, exc.error, exc.message, **extra)
 
 
@@ -147,31 +151,16 @@ def booking_json(booking: Booking, locale: str) -> dict[str, Any]:
     }
 
 
-def storable(text: str) -> bool:
-    """Whether ``text`` can be in the database at all: PostgreSQL refuses NUL, and neither
-    database takes a lone surrogate (JSON can carry one); such text matches nothing."""
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return "\x00" not in text
-
-
 def find_office(slug: str) -> Office:
-    office = None
-    if storable(slug):
-        office = db.session.scalar(select(Office).where(Office.slug == slug))
+    office = office_by_slug(db.session(), slug)
     if office is None:
         raise ApiError(404, "unknown_office", _l("There is no such office."))
     return office
 
 
 def find_service(office: Office, key: str) -> Service:
-    service = None
-    if storable(key):
-        service = db.session.scalar(
-            select(Service).where(Service.office_id == office.id, Service.key == key)
-        )
+    """Any service of the office: one not bookable online is refused when booked."""
+    service = service_by_key(db.session(), office, key)
     if service is None:
         raise ApiError(404, "unknown_service", _l("This office has no such service."))
     return service
@@ -199,18 +188,18 @@ def find_booking(code: str) -> Booking:
 
 
 @api.get("/openapi.json")
-def openapi():
+def openapi() -> Response:
     return jsonify(spec())
 
 
 @api.get("/offices")
-def offices():
+def offices() -> Response:
     rows = db.session.scalars(select(Office).order_by(Office.name))
     return jsonify([office_json(o) for o in rows])
 
 
 @api.get("/offices/<slug>")
-def office(slug: str):
+def office(slug: str) -> Response:
     office = find_office(slug)
     locale = str(get_locale())
     return jsonify(
@@ -223,14 +212,14 @@ def office(slug: str):
 
 
 @api.get("/offices/<slug>/services")
-def services(slug: str):
+def services(slug: str) -> Response:
     office = find_office(slug)
     locale = str(get_locale())
     return jsonify([service_json(s, locale) for s in office.services if s.bookable_online])
 
 
 @api.get("/offices/<slug>/services/<key>/availability")
-def service_availability(slug: str, key: str):
+def service_availability(slug: str, key: str) -> Response:
     office = find_office(slug)
     service = find_service(office, key)
     now = utcnow()
@@ -245,7 +234,7 @@ def service_availability(slug: str, key: str):
             "invalid_range",
             _l("The range must run forwards and span at most %(days)d days.", days=MAX_RANGE_DAYS),
         )
-    free = availability(db.session, office, service, first, last, now)
+    free = availability(db.session(), office, service, first, last, now)
     return jsonify(
         {
             "office": office.slug,
@@ -297,7 +286,7 @@ def booking_attempt() -> None:
 
 
 @api.post("/bookings")
-def create():
+def create() -> tuple[Response, int]:
     try:
         body, office, service, start, form = checked_booking()
     except ApiError as exc:
@@ -306,28 +295,42 @@ def create():
         raise
     booking_attempt()
     contact = Contact(
-        form.name.data, form.email.data or None, form.phone.data or None, form.language.data
+        form.name.data or "",
+        form.email.data or None,
+        form.phone.data or None,
+        form.language.data or office.language,
     )
     now = utcnow()
     mode = body.get("mode") or BookingMode.IN_PERSON.value
     if mode not in {m.value for m in BookingMode}:
         message = _l("The mode must be in_person or phone.")
         raise ApiError(400, "invalid_mode", message, field="mode")
-    outcome = declared(
-        office, service, start, contact, BookingMode(mode), body.get("declaration"), now
-    )
-    booking, token = create_booking(
-        db.session,
-        office,
-        service,
-        start,
-        contact,
-        now,
-        mode=BookingMode(mode),
-        outcome=outcome,
-    )
-    db.session.commit()
-    notifications.booking_confirmed(booking, token)
+    asked = questions_asked(office, start, BookingMode(mode), body.get("declaration"))
+    with unit_of_work() as session:
+        declaration = None
+        if asked is not None:
+            declaration = declare(
+                session, office, *asked, "booking", now, wanted=Wanted(service, start, contact)
+            )
+        if declaration is None or not declaration.refused:
+            booking, token = create_booking(
+                session,
+                office,
+                service,
+                start,
+                contact,
+                now,
+                mode=BookingMode(mode),
+                outcome=declaration.outcome if declaration else None,
+            )
+            notifications.booking_confirmed(session, booking, token, now)
+    if declaration is not None and declaration.refused:  # kept, and the resident told
+        raise ApiError(
+            403,
+            "not_admitted",
+            admission.NotAdmitted.message,
+            remote=remote_json(office, service, str(get_locale())),
+        )
     manage = current_app.config["PUBLIC_URL"].rstrip("/") + url_for("booking.manage", token=token)
     return jsonify(
         {**booking_json(booking, str(get_locale())), "token": token, "manage_url": manage}
@@ -366,22 +369,16 @@ def checked_booking() -> tuple[dict[str, Any], Office, Service, datetime, Contac
     return body, office, service, start, form
 
 
-def declared(
-    office: Office,
-    service: Service,
-    start: datetime,
-    contact: Contact,
-    mode: BookingMode,
-    declaration: dict[str, Any] | None,
-    now: datetime,
-) -> admission.Outcome | None:
-    """The declaration's outcome for a visit in person under the regime; a refusal is kept and
-    answered with the remote channels."""
+def questions_asked(
+    office: Office, start: datetime, mode: BookingMode, sent: dict[str, Any] | None
+) -> tuple[list[AdmissionQuestion], dict[str, bool | None]] | None:
+    """For a visit in person on a day of the sanitary regime, the questions and the answers
+    sent to them; raises the 400 that lists the questions if an answer is missing."""
     if mode != BookingMode.IN_PERSON or not admission.regime_active_at(office, start):
         return None
     asked = admission.questions(office)
-    given = declaration or {}
-    values = {q.key: given.get(q.key) for q in asked}
+    given = sent or {}
+    values: dict[str, bool | None] = {q.key: given.get(q.key) for q in asked}
     if any(not isinstance(v, bool) for v in values.values()):
         raise ApiError(
             400,
@@ -390,29 +387,19 @@ def declared(
             field="declaration",
             questions=[q.key for q in asked],
         )
-    outcome = admission.evaluate(asked, values)
-    if not outcome.admitted:
-        admission.record(db.session, office, "booking", outcome, now)
-        db.session.commit()
-        notifications.refused_before_booking(office, service, start, contact)
-        raise ApiError(
-            403,
-            "not_admitted",
-            admission.NotAdmitted.message,
-            remote=remote_json(office, service, str(get_locale())),
-        )
-    return outcome
+    return asked, values
 
 
 @api.get("/bookings/<code>")
-def read(code: str):
+def read(code: str) -> Response:
     return jsonify(booking_json(find_booking(code), str(get_locale())))
 
 
 @api.post("/bookings/<code>/cancel")
-def cancel(code: str):
+def cancel(code: str) -> Response:
     booking = find_booking(code)
-    cancel_booking(db.session, booking, utcnow())
-    db.session.commit()
-    notifications.booking_cancelled(booking)
+    now = utcnow()
+    with unit_of_work() as session:
+        cancel_booking(session, booking, now)
+        notifications.booking_cancelled(session, booking, now)
     return jsonify(booking_json(booking, str(get_locale())))

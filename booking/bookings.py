@@ -17,9 +17,11 @@ from sqlalchemy import delete, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from okienko.tokens import hash_token, new_token
+
 from . import admission
 from .availability import booking_window, nearest_free, schedule_for, taken_cells
-from .codes import hash_token, new_booking_code, new_token
+from .codes import new_booking_code
 from .models import (
     CELL_CONSTRAINT,
     Booking,
@@ -30,64 +32,17 @@ from .models import (
     Office,
     Service,
 )
-from .refusals import Refusal
+from .refusals import (
+    NotActive,
+    NotBookable,
+    PhoneNeeded,
+    RebookTooSoon,
+    SlotTaken,
+    TooManyBookings,
+    TooManyChanges,
+)
+from .signals import booking_ended
 from .slots import candidate_starts, cells, free_counter
-
-
-class BookingError(Refusal):
-    """A booking request that cannot be met."""
-
-    error = "booking_error"
-    message: object = _l("This booking cannot be made.")
-
-
-class SlotTaken(BookingError):
-    error = "slot_taken"
-    message = _l("This time was just taken. Please choose another one.")
-
-    def __init__(self, alternatives: list[datetime]) -> None:
-        super().__init__()
-        self.alternatives = alternatives
-
-
-class NotBookable(BookingError):
-    error = "not_bookable"
-    message = _l("This time cannot be booked for this service.")
-    status = 422
-
-
-class TooManyBookings(BookingError):
-    error = "too_many_bookings"
-    message = _l(
-        "You already have the largest number of upcoming bookings allowed at this office. "
-        "Cancel one first or contact the office."
-    )
-
-
-class TooManyChanges(BookingError):
-    error = "too_many_changes"
-    message = _l(
-        "This booking has been changed too many times. Please cancel it and book again, "
-        "or contact the office."
-    )
-
-
-class NotActive(BookingError):
-    error = "not_active"
-    message = _l("This booking has been cancelled or has already taken place.")
-
-
-class PhoneNeeded(BookingError):
-    error = "phone_needed"
-    message = _l("Please give a phone number the office can call for a phone consultation.")
-    status = 422
-
-
-class RebookTooSoon(BookingError):
-    error = "rebook_too_soon"
-    message = _l("After a refused admission, a visit in person can be booked from %(time)s.")
-    status = 422
-
 
 # Each move sends a mail: a cap keeps a stranger's address from being flooded.
 MAX_CHANGES = 5
@@ -299,7 +254,8 @@ def lock_booking(session: Session, booking: Booking) -> None:
 def reschedule_booking(
     session: Session, booking: Booking, start: datetime, now: datetime
 ) -> Booking:
-    """Move an active booking to another free start of the same service."""
+    """Move an active booking to another free start of the same service; announces
+    ``booking_ended`` (the old time ends)."""
     lock_booking(session, booking)
     if not booking.active or booking.starts_at <= now:
         raise NotActive()
@@ -318,20 +274,17 @@ def reschedule_booking(
             raise SlotTaken(nearest_free(session, office, service, start, now))
         booking.sequence += 1
         booking.reminder_sent_at = None  # the new time gets a reminder of its own
+    booking_ended.send(booking, session=session, reason="moved", now=now)
     return booking
 
 
 def cancel_booking(session: Session, booking: Booking, now: datetime) -> Booking:
-    """Cancel and free the counter time at once."""
+    """Cancel and free the counter time at once; announces ``booking_ended``."""
     lock_booking(session, booking)
     if not booking.active or booking.starts_at <= now:
         raise NotActive()
-    booking.status = BookingStatus.CANCELLED
     booking.cancelled_at = now
-    booking.sequence += 1
-    _free_cells(session, booking)
-    session.flush()
-    return booking
+    return _end(session, booking, BookingStatus.CANCELLED, now)
 
 
 def link_token(session: Session, booking: Booking, now: datetime) -> str:
@@ -347,22 +300,25 @@ def link_token(session: Session, booking: Booking, now: datetime) -> str:
     return token
 
 
-def _free_cells(session: Session, booking: Booking) -> None:
+def _end(session: Session, booking: Booking, status: BookingStatus, now: datetime) -> Booking:
+    """The booking stops holding counter time, and the other features hear of it."""
+    booking.status = status
+    booking.sequence += 1
     session.execute(delete(BookingSlot).where(BookingSlot.booking_id == booking.id))
     session.expire(booking, ["slots"])
+    session.flush()
+    booking_ended.send(booking, session=session, reason=status.value, now=now)
+    return booking
 
 
 def refuse_booking(session: Session, booking: Booking, now: datetime) -> Booking:
-    """Not admitted under the sanitary regime: mark the booking and free its counter time."""
+    """Not admitted under the sanitary regime: mark the booking and free its counter time;
+    announces ``booking_ended``."""
     lock_booking(session, booking)
     if not booking.active:
         raise NotActive()
-    booking.status = BookingStatus.REFUSED
     booking.refused_at = now
-    booking.sequence += 1
-    _free_cells(session, booking)
-    session.flush()
-    return booking
+    return _end(session, booking, BookingStatus.REFUSED, now)
 
 
 def _rehold(session: Session, booking: Booking, now: datetime) -> None:

@@ -1,19 +1,21 @@
-"""Command-line tasks: ``flask offices import FILE`` (``flask demo`` is in queueing.cli)."""
+"""Offices and the sanitary regime from the command line: ``flask offices``, ``flask admission``."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
-from sqlalchemy import select
+
+from okienko.database import db, utcnow
+from okienko.transaction import unit_of_work
 
 from . import admission
-from .database import db, utcnow
 from .importer import OfficeConfigError, apply_admission, load_file
 from .models import Office
+from .offices import office_by_slug
 
 offices_cli = AppGroup("offices", help="Set up offices from configuration files.")
 admission_cli = AppGroup("admission", help="The sanitary admission check.")
@@ -22,10 +24,9 @@ admission_cli = AppGroup("admission", help="The sanitary admission check.")
 def import_file(path: Path) -> list[Office]:
     """Load offices from ``path`` and commit, or stop with the file's error."""
     try:
-        loaded = load_file(db.session, path)
-        db.session.commit()
+        with unit_of_work() as session:
+            loaded = load_file(session, path)
     except OfficeConfigError as exc:
-        db.session.rollback()
         raise click.ClickException(str(exc)) from None
     for office in loaded:
         click.echo(
@@ -42,7 +43,8 @@ def import_command(file: Path) -> None:
 
 
 def find_office(slug: str) -> Office:
-    office = db.session.scalar(select(Office).where(Office.slug == slug))
+    """The office named on the command line, or a clear stop."""
+    office = office_by_slug(db.session(), slug)
     if office is None:
         raise click.ClickException(f"no office {slug!r}")
     return office
@@ -54,14 +56,14 @@ def find_office(slug: str) -> Office:
 @click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), help="Last day.")
 def admission_on(slug: str, first: object, last: object) -> None:
     """Switch the sanitary regime on for office SLUG, from and to a day if given."""
-    office = find_office(slug)
-    if office.admission is None:  # never configured: the default questions and notices
-        apply_admission(office, {})
-    assert office.admission is not None
-    office.admission.enabled = True
-    office.admission.first_day = first.date() if isinstance(first, date) else None
-    office.admission.last_day = last.date() if isinstance(last, date) else None
-    db.session.commit()
+    with unit_of_work():
+        office = find_office(slug)
+        if office.admission is None:  # never configured: the default questions and notices
+            apply_admission(office, {})
+        assert office.admission is not None
+        office.admission.enabled = True
+        office.admission.first_day = first.date() if isinstance(first, datetime) else None
+        office.admission.last_day = last.date() if isinstance(last, datetime) else None
     click.echo(f"{slug}: sanitary regime on, {len(office.questions)} questions")
 
 
@@ -69,10 +71,10 @@ def admission_on(slug: str, first: object, last: object) -> None:
 @click.argument("slug")
 def admission_off(slug: str) -> None:
     """Switch the sanitary regime off for office SLUG."""
-    office = find_office(slug)
-    if office.admission is not None:
-        office.admission.enabled = False
-    db.session.commit()
+    with unit_of_work():
+        office = find_office(slug)
+        if office.admission is not None:
+            office.admission.enabled = False
     click.echo(f"{slug}: sanitary regime off")
 
 
@@ -81,23 +83,11 @@ def admission_off(slug: str) -> None:
 def admission_purge(days: int | None) -> None:
     """Delete admission outcomes older than the retention period."""
     keep = days if days is not None else current_app.config["ADMISSION_RETENTION_DAYS"]
-    removed = admission.purge(db.session, utcnow(), timedelta(days=keep))
-    db.session.commit()
+    with unit_of_work() as session:
+        removed = admission.purge(session, utcnow(), timedelta(days=keep))
     click.echo(f"{removed} admission outcomes deleted (older than {keep} days)")
 
 
-@click.command("scheduler")
-def scheduler_command() -> None:
-    """Run the scheduled jobs (reminders, no-shows, day close, retention, mail) until stopped."""
-    from . import scheduler
-
-    scheduler.run_forever(current_app._get_current_object())  # type: ignore[attr-defined]
-
-
 def register_cli(app: Flask) -> None:
-    from .doctor import doctor_command
-
-    app.cli.add_command(doctor_command)
     app.cli.add_command(offices_cli)
     app.cli.add_command(admission_cli)
-    app.cli.add_command(scheduler_command)

@@ -1,8 +1,7 @@
-"""Booking codes people read aloud, and secret tokens for the manage link."""
+"""Booking codes people read aloud."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 
 # No 0/O, 1/I/L, 2/Z, 5/S, 8/B: nothing a resident or clerk can mishear or misread.
@@ -22,12 +21,3 @@ def format_code(code: str) -> str:
 def normalize_code(text: str) -> str:
     """What a resident typed, in the stored form (case, spaces and dashes forgiven)."""
     return "".join(ch for ch in text.upper() if ch.isalnum())
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(24)
-
-
-def hash_token(token: str) -> str:
-    # The token has 192 random bits, so a plain digest is enough: nothing to brute-force.
-    return hashlib.sha256(token.encode()).hexdigest()

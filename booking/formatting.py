@@ -9,7 +9,8 @@ import phonenumbers
 from babel.dates import format_date, format_datetime, format_time, get_timezone_name
 from flask_babel import get_locale
 
-from .i18n import localized
+from okienko.i18n import localized
+
 from .models import Office
 from .refusals import Refusal
 

@@ -8,11 +8,14 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField
-from wtforms.fields.choices import SelectChoice
+
+# WTForms 3.2's choice type; types-WTForms does not list it yet.
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from okienko.i18n import LANGUAGE_NAMES, LANGUAGES
+
 from .contact import ContactError, normalize_email, normalize_phone
-from .i18n import LANGUAGE_NAMES, LANGUAGES
 from .models import AdmissionQuestion
 
 
@@ -65,14 +68,14 @@ class ContactForm(FlaskForm):
             try:
                 field.data = normalize_email(field.data)
             except ContactError as exc:
-                raise ValidationError(exc.message) from exc
+                raise ValidationError(str(exc.message)) from exc
 
     def validate_phone(self, field: StringField) -> None:
         if field.data:
             try:
                 field.data = normalize_phone(field.data, self.region)
             except ContactError as exc:
-                raise ValidationError(exc.message) from exc
+                raise ValidationError(str(exc.message)) from exc
 
     def validate(self, extra_validators: Any = None) -> bool:
         ok = super().validate(extra_validators)

@@ -19,8 +19,9 @@ import phonenumbers
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from okienko.i18n import LANGUAGES
+
 from .admission import DEFAULT_NOTICES, DEFAULT_QUESTIONS
-from .i18n import LANGUAGES
 from .models import (
     AdmissionPolicy,
     AdmissionQuestion,
@@ -33,6 +34,7 @@ from .models import (
     OpeningHours,
     Service,
 )
+from .offices import office_by_slug
 from .slots import END_OF_DAY
 
 # Numeric office settings and their defaults.
@@ -53,7 +55,7 @@ class OfficeConfigError(ValueError):
     """A configuration that cannot be loaded; the message says where and why."""
 
 
-def _time(text: str, where: str) -> time:
+def _time(text: Any, where: str) -> time:
     try:
         return time.fromisoformat(text)
     except (TypeError, ValueError):
@@ -331,7 +333,7 @@ def import_offices(session: Session, data: dict[str, Any]) -> list[Office]:
     result = []
     for entry in data.get("office", []):
         _check_office(entry)
-        office = session.scalar(select(Office).where(Office.slug == entry["slug"]))
+        office = office_by_slug(session, entry["slug"])
         if office is None:
             office = Office(slug=entry["slug"])
             session.add(office)

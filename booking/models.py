@@ -12,22 +12,18 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
-    Float,
     ForeignKey,
-    Index,
     Integer,
-    LargeBinary,
     String,
     Table,
     Time,
-    Unicode,
     UniqueConstraint,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .database import UTCDateTime, db, string_enum, utcnow
-from .i18n import localized
+from okienko.database import Model, UTCDateTime, db, string_enum, utcnow
+from okienko.i18n import localized
 
 counter_services = Table(
     "counter_service",
@@ -37,7 +33,7 @@ counter_services = Table(
 )
 
 
-class Office(db.Model):
+class Office(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -98,11 +94,11 @@ class Office(db.Model):
 
     __table_args__ = (CheckConstraint("slot_minutes > 0", name="slot_positive"),)
 
-    def drop_box_text(self, locale: str) -> str:
+    def drop_box_text(self, locale: str) -> str | None:
         return localized(self.drop_box, locale)
 
 
-class Service(db.Model):
+class Service(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     office_id: Mapped[int] = mapped_column(ForeignKey("office.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(64))
@@ -132,16 +128,16 @@ class Service(db.Model):
     )
 
     def name(self, locale: str) -> str:
-        return localized(self.names, locale)
+        return localized(self.names, locale) or ""
 
     def description(self, locale: str) -> str:
-        return localized(self.descriptions, locale)
+        return localized(self.descriptions, locale) or ""
 
     def documents_for(self, locale: str) -> list[str]:
         return localized(self.documents, locale) or []
 
 
-class Counter(db.Model):
+class Counter(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     office_id: Mapped[int] = mapped_column(ForeignKey("office.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer, default=0)
@@ -155,7 +151,7 @@ class Counter(db.Model):
     __table_args__ = (UniqueConstraint("office_id", "name"),)
 
 
-class OpeningHours(db.Model):
+class OpeningHours(Model):
     """One interval of one weekday (0 = Monday), valid between two optional dates."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -174,7 +170,7 @@ class OpeningHours(db.Model):
     )
 
 
-class Closure(db.Model):
+class Closure(Model):
     """Days the office is closed besides public holidays (inclusive range)."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -188,7 +184,7 @@ class Closure(db.Model):
     __table_args__ = (CheckConstraint("first_day <= last_day", name="range_order"),)
 
 
-class Department(db.Model):
+class Department(Model):
     """A department or branch office of the office's organisation, with its direct lines."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -207,10 +203,10 @@ class Department(db.Model):
     __table_args__ = (UniqueConstraint("office_id", "key"),)
 
     def name(self, locale: str) -> str:
-        return localized(self.names, locale)
+        return localized(self.names, locale) or ""
 
 
-class AdmissionPolicy(db.Model):
+class AdmissionPolicy(Model):
     """An office's sanitary regime: on or off, for which days, and its rules."""
 
     office_id: Mapped[int] = mapped_column(
@@ -228,7 +224,7 @@ class AdmissionPolicy(db.Model):
     office: Mapped[Office] = relationship(back_populates="admission")
 
 
-class AdmissionQuestion(db.Model):
+class AdmissionQuestion(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     office_id: Mapped[int] = mapped_column(ForeignKey("office.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(40))
@@ -242,10 +238,10 @@ class AdmissionQuestion(db.Model):
     __table_args__ = (UniqueConstraint("office_id", "key"),)
 
     def text(self, locale: str) -> str:
-        return localized(self.texts, locale)
+        return localized(self.texts, locale) or ""
 
 
-class AdmissionCheck(db.Model):
+class AdmissionCheck(Model):
     """The outcome of one admission check: never the answers, and deleted soon.
 
     Health answers are special-category data. Only whether the visitor was
@@ -286,7 +282,7 @@ class BookingMode(enum.StrEnum):
     PHONE = "phone"
 
 
-class Booking(db.Model):
+class Booking(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
     manage_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -343,32 +339,7 @@ class Booking(db.Model):
         return self.mode == BookingMode.PHONE
 
 
-class QueuedMail(db.Model):
-    """A mail on its way: sent at once if the server answers, else retried with backoff.
-
-    A sender claims a row for a while (``claimed_until``) by a conditional
-    UPDATE before it talks to the server, so two senders never send one mail.
-    After the last try the mail is marked failed and shown to staff.
-    """
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id", ondelete="SET NULL"))
-    booking_id: Mapped[int | None] = mapped_column(ForeignKey("booking.id", ondelete="SET NULL"))
-    recipient: Mapped[str] = mapped_column(String(254))
-    subject: Mapped[str] = mapped_column(String(300))
-    message: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(String(300))
-
-    __table_args__ = (Index("ix_queued_mail_due", "sent_at", "failed_at", "next_attempt_at"),)
-
-
-class BookingToken(db.Model):
+class BookingToken(Model):
     """Another secret link to a booking's page, minted for a later mail; stored hashed."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -379,21 +350,10 @@ class BookingToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-# APScheduler's job store (booking.scheduler), as APScheduler 3.11 defines it; created by
-# the migrations so that two scheduler processes starting at once never race to create it.
-scheduler_jobs = Table(
-    "apscheduler_jobs",
-    db.metadata,
-    Column("id", Unicode(191), primary_key=True),
-    Column("next_run_time", Float(25), index=True),
-    Column("job_state", LargeBinary, nullable=False),
-)
-
-
 CELL_CONSTRAINT = "uq_booking_slot_counter_start"
 
 
-class BookingSlot(db.Model):
+class BookingSlot(Model):
     """One grid cell of counter time held by an active booking.
 
     The unique constraint is what makes a double booking impossible: a

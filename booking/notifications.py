@@ -1,10 +1,15 @@
-"""Mails to residents, rendered in the language they chose when booking."""
+"""Mails to residents, written in the language they chose when booking.
+
+Each is queued in the caller's unit of work (``okienko.outbox.post``) and sent
+after it commits; nothing here commits.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import parseaddr
+from typing import Any
 
 from flask import current_app, render_template, url_for
 from flask_babel import force_locale
@@ -12,15 +17,17 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from . import admission, outbox
+from okienko import outbox
+from okienko.database import utcnow
+from okienko.mail import Attachment, Inline, build_message, new_cid
+
+from . import admission
 from .bookings import Contact, link_token
 from .codes import format_code
-from .database import db, utcnow
 from .formatting import local_date, local_day
 from .ics import booking_calendar
-from .mail import Attachment, Inline, build_message, new_cid
 from .models import Booking, Office, Service
-from .tickets import qr_png, ticket_payload
+from .qr import qr_png, ticket_payload
 
 
 def calendar_file(booking: Booking, *, cancel: bool = False) -> bytes:
@@ -47,12 +54,14 @@ def _ics_attachment(booking: Booking, cancel: bool) -> Attachment:
     )
 
 
-def public_url(endpoint: str, **values: object) -> str:
+def public_url(endpoint: str, **values: Any) -> str:
     return current_app.config["PUBLIC_URL"].rstrip("/") + url_for(endpoint, **values)
 
 
-def _send(
+def _post(
+    session: Session,
     booking: Booking,
+    now: datetime,
     template: str,
     subject: object,
     token: str | None,
@@ -60,11 +69,8 @@ def _send(
     **extra: object,
 ) -> None:
     if booking.email:
-        dispatch(
-            compose(booking, template, subject, token, cancel, **extra),
-            booking.office_id,
-            booking.id,
-        )
+        message = compose(booking, template, subject, token, cancel, **extra)
+        outbox.post(session, message, now, booking.office_id, booking.id)
 
 
 def compose(
@@ -118,27 +124,16 @@ def compose(
     return message
 
 
-def dispatch(message: EmailMessage, office_id: int | None, booking_id: int | None) -> None:
-    """Queue the mail and try it at once; if the server is down the scheduler retries it."""
-    now = utcnow()
-    row = outbox.enqueue(db.session, message, now, office_id, booking_id)
-    # Commit before talking to the server: on SQLite an open transaction holds the write
-    # lock, and nobody should wait for a slow mail server.
-    db.session.commit()
-    if not outbox.send(db.session, row.id, current_app.config):
-        current_app.logger.warning("mail %s queued for a retry", row.id)
-
-
-def booking_confirmed(booking: Booking, token: str) -> None:
+def booking_confirmed(session: Session, booking: Booking, token: str, now: datetime) -> None:
     code = format_code(booking.code)
     subject = _l("Your booking %(code)s is confirmed", code=code)
-    _send(booking, "confirmation", subject, token, cancel=False)
+    _post(session, booking, now, "confirmation", subject, token, cancel=False)
 
 
-def booking_rescheduled(booking: Booking, token: str) -> None:
+def booking_rescheduled(session: Session, booking: Booking, token: str, now: datetime) -> None:
     code = format_code(booking.code)
     subject = _l("Your booking %(code)s has been moved", code=code)
-    _send(booking, "rescheduled", subject, token, cancel=False)
+    _post(session, booking, now, "rescheduled", subject, token, cancel=False)
 
 
 def reminder_message(session: Session, booking: Booking, now: datetime) -> EmailMessage:
@@ -148,33 +143,37 @@ def reminder_message(session: Session, booking: Booking, now: datetime) -> Email
     return compose(booking, "reminder", subject, link_token(session, booking, now), cancel=False)
 
 
-def booking_to_phone(booking: Booking, token: str) -> None:
+def booking_to_phone(session: Session, booking: Booking, token: str, now: datetime) -> None:
     code = format_code(booking.code)
     subject = _l("Your booking %(code)s is now a phone consultation", code=code)
-    _send(booking, "confirmation", subject, token, cancel=False)
+    _post(session, booking, now, "confirmation", subject, token, cancel=False)
 
 
-def booking_cancelled(booking: Booking) -> None:
+def booking_cancelled(session: Session, booking: Booking, now: datetime) -> None:
     code = format_code(booking.code)
     subject = _l("Your booking %(code)s has been cancelled", code=code)
-    _send(booking, "cancellation", subject, None, cancel=True)
+    _post(session, booking, now, "cancellation", subject, None, cancel=True)
 
 
-def admission_refused(booking: Booking) -> None:
+def admission_refused(session: Session, booking: Booking, now: datetime) -> None:
     """Where to turn instead, with the next steps: a phone consultation or a later visit."""
     code = format_code(booking.code)
     subject = _l("Your visit %(code)s: please do not come in person", code=code)
     if not booking.email:
         return
-    token = link_token(db.session, booking, utcnow())
-    db.session.commit()
+    token = link_token(session, booking, now)
     with force_locale(booking.language):
         rebook_day = local_date(local_day(admission.rebook_from(booking), booking.office))
-    _send(booking, "refused", subject, token, cancel=True, rebook_day=rebook_day)
+    _post(session, booking, now, "refused", subject, token, cancel=True, rebook_day=rebook_day)
 
 
 def refused_before_booking(
-    office: Office, service: Service, start: datetime, contact: Contact
+    session: Session,
+    office: Office,
+    service: Service,
+    start: datetime,
+    contact: Contact,
+    now: datetime,
 ) -> None:
     """A declaration refused while booking: nothing was booked, but the resident is told,
     in their language, where to turn instead. Nothing about it is stored."""
@@ -202,4 +201,4 @@ def refused_before_booking(
             (),
             reply_to=office.email,
         )
-    dispatch(message, office.id, None)
+    outbox.post(session, message, now, office.id, None)

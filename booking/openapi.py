@@ -6,6 +6,7 @@ routes and validates real responses against it, so keep the two in step.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -73,8 +74,12 @@ def nullable(schema: Schema) -> Schema:
     return {**schema, "type": [schema["type"], "null"], **enum}
 
 
-def obj(required: list[str] | None = None, **properties: Schema) -> Schema:
-    """A closed object; every property is required unless ``required`` is given."""
+def obj(
+    *groups: Mapping[str, Schema], required: list[str] | None = None, **properties: Schema
+) -> Schema:
+    """A closed object of the ``groups``' and the named properties; every property is
+    required unless ``required`` is given."""
+    properties = {name: schema for group in groups for name, schema in group.items()} | properties
     return {
         "type": "object",
         "properties": properties,
@@ -127,7 +132,7 @@ def operation(
         responses[str(code)] = error_response(code, names)
     responses["default"] = json_response("Any other error, such as 405 or 500.", ref("Error"))
     common = [{"$ref": "#/components/parameters/lang"}, {"$ref": "#/components/parameters/al"}]
-    op = {"summary": summary, "parameters": [*parameters, *common]}
+    op: Schema = {"summary": summary, "parameters": [*parameters, *common]}
     if body is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
     return {**op, "responses": responses}
@@ -157,7 +162,7 @@ def schemas() -> dict[str, Schema]:
     }
     minutes = {"type": "integer", "minimum": 1}
     return {
-        "Office": obj(**office),
+        "Office": obj(office),
         "Service": obj(
             key=string("Stable identifier used in paths."),
             name=string("In the request language."),
@@ -167,12 +172,12 @@ def schemas() -> dict[str, Schema]:
             bookable_online={"type": "boolean"},
         ),
         "OfficeDetail": obj(
-            **office,
+            office,
             services=array(ref("Service")),
             admission={"oneOf": [ref("Admission"), {"type": "null"}]},
         ),
         "Admission": obj(
-            **{
+            {
                 "from": nullable(string("First day of the sanitary regime.", format="date")),
                 "to": nullable(string("Last day of the sanitary regime.", format="date")),
             },
@@ -207,7 +212,7 @@ def schemas() -> dict[str, Schema]:
         ),
         "BookingRequest": {
             **obj(
-                ["office", "service", "start", "name"],
+                required=["office", "service", "start", "name"],
                 office=string("Office slug.", minLength=1),
                 service=string("Service key at that office.", minLength=1),
                 start=string("A free start, with an offset.", format="date-time", maxLength=40),
@@ -239,14 +244,14 @@ def schemas() -> dict[str, Schema]:
                 for name in ("email", "phone")
             ],
         },
-        "Booking": obj(**booking),
+        "Booking": obj(booking),
         "NewBooking": obj(
-            **booking,
+            booking,
             token=string("Secret for X-Booking-Token; given only once.", minLength=16),
             manage_url=string("The resident's own page for the booking.", format="uri"),
         ),
         "Error": obj(
-            ["error", "message"],
+            required=["error", "message"],
             error=string("Stable code for programs."),
             message=string("For people, in the request language."),
             field=string("The field or parameter at fault."),

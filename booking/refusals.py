@@ -1,6 +1,12 @@
-"""The base of every refusal a resident or clerk is shown: a stable code, a message, a status."""
+"""Refusals: what a resident or clerk is told cannot be done, with a stable code, a message
+and an HTTP status. The base class, and the booking's own; the floor's are in
+``queueing/refusals.py``, the sanitary check's in ``booking/admission.py``."""
 
 from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
 
 
 class Refusal(Exception):
@@ -20,3 +26,58 @@ class Refusal(Exception):
             self.message = message
         self.details = details
         super().__init__(str(self.error))
+
+
+class BookingError(Refusal):
+    """A booking request that cannot be met."""
+
+    error = "booking_error"
+    message: object = _l("This booking cannot be made.")
+
+
+class SlotTaken(BookingError):
+    error = "slot_taken"
+    message = _l("This time was just taken. Please choose another one.")
+
+    def __init__(self, alternatives: list[datetime]) -> None:
+        super().__init__()
+        self.alternatives = alternatives
+
+
+class NotBookable(BookingError):
+    error = "not_bookable"
+    message = _l("This time cannot be booked for this service.")
+    status = 422
+
+
+class TooManyBookings(BookingError):
+    error = "too_many_bookings"
+    message = _l(
+        "You already have the largest number of upcoming bookings allowed at this office. "
+        "Cancel one first or contact the office."
+    )
+
+
+class TooManyChanges(BookingError):
+    error = "too_many_changes"
+    message = _l(
+        "This booking has been changed too many times. Please cancel it and book again, "
+        "or contact the office."
+    )
+
+
+class NotActive(BookingError):
+    error = "not_active"
+    message = _l("This booking has been cancelled or has already taken place.")
+
+
+class PhoneNeeded(BookingError):
+    error = "phone_needed"
+    message = _l("Please give a phone number the office can call for a phone consultation.")
+    status = 422
+
+
+class RebookTooSoon(BookingError):
+    error = "rebook_too_soon"
+    message = _l("After a refused admission, a visit in person can be booked from %(time)s.")
+    status = 422

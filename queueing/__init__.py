@@ -2,4 +2,35 @@
 
 Named ``queueing`` because a top-level ``queue`` package would shadow the
 standard library module that APScheduler and concurrent.futures import.
+The floor builds on ``booking``; booking never imports it, and tells it what
+happened through the signals in ``booking.signals``.
 """
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Bind the floor to the app: login, pages, the event broker, commands, listeners."""
+    from okienko.database import db
+
+    from . import counter, display, kiosk, listeners, signin
+    from .access import login_manager
+    from .cli import register_cli
+    from .events import Broker, RedisBroker, attach
+
+    login_manager.init_app(app)
+    if app.config.get("REDIS_URL"):
+        # Installations sharing a Redis keep their floors apart by their key prefix.
+        channel = f"{app.config['RATELIMIT_KEY_PREFIX']}:queue-events"
+        broker: Broker = RedisBroker(app.config["REDIS_URL"], channel)
+    else:
+        broker = Broker()
+    app.extensions["queue_broker"] = broker
+    with app.app_context():
+        attach(db.engine, broker)
+    for blueprint in (kiosk.bp, kiosk.status_bp, counter.bp, display.bp, signin.bp):
+        app.register_blueprint(blueprint)
+    register_cli(app)
+    listeners.connect()

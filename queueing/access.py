@@ -17,8 +17,8 @@ from flask_login import LoginManager, current_user
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from booking.codes import hash_token, new_token
-from booking.database import db
+from okienko.database import db
+from okienko.tokens import hash_token, new_token
 
 from .models import Device, DeviceKind, StaffUser
 

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
 from booking import admission
 from booking.availability import local_today, schedule_for
 from booking.bookings import lock_booking
 from booking.codes import normalize_code
-from booking.models import AdmissionCheck, Booking, BookingStatus, Office, Service
+from booking.models import AdmissionCheck, Booking, Office, Service
+from booking.qr import ForgedTicket, verify_ticket
 from booking.slots import opening_intervals
-from booking.tickets import ForgedTicket, verify_ticket
 
 from . import events
-from .errors import (
+from .models import AuditEntry, Ticket, TicketKind
+from .numbering import next_number
+from .refusals import (
     BookingNotActive,
     NoWalkIns,
     OfficeClosed,
@@ -29,8 +30,6 @@ from .errors import (
     UnknownCode,
     WrongOffice,
 )
-from .models import IN_LINE, AuditEntry, Ticket, TicketKind, TicketStatus
-from .numbering import next_number
 from .state import ticket_event
 
 
@@ -194,27 +193,3 @@ def walk_in(
     if regime and check is not None:
         check.ticket_id = ticket.id
     return ticket
-
-
-@sa_event.listens_for(Booking.status, "set")
-def _close_ticket_of_cancelled_booking(
-    booking: Booking, value: BookingStatus, _old: object, _initiator: object
-) -> None:
-    """A booking cancelled or refused after an early check-in leaves no ticket in line.
-
-    A refused booking also lets go of its ticket: it may come back as a phone
-    call or a later visit, and each gets a ticket of its own.
-    """
-    session = object_session(booking)
-    if value == BookingStatus.BOOKED or session is None or booking.id is None:
-        return
-    with session.no_autoflush:
-        ticket = session.scalar(select(Ticket).where(Ticket.booking_id == booking.id))
-    if ticket is None:
-        return
-    if ticket.status in IN_LINE:
-        ticket.status = TicketStatus.CANCELLED
-        ticket.closed_reason = f"booking {value}"
-        session.add(AuditEntry(office_id=ticket.office_id, ticket_id=ticket.id, action="cancel"))
-    if value == BookingStatus.REFUSED:
-        ticket.booking_id = None

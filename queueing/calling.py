@@ -19,10 +19,9 @@ from booking import admission
 from booking.availability import local_today
 from booking.bookings import lock_booking, refuse_booking
 from booking.models import Booking, BookingMode, BookingStatus, Counter, Service
+from okienko.database import rows_changed
 
 from . import events
-from .dispatch import choose_next
-from .errors import CounterBusy, NoCounter, NotAllowed, TooSoon
 from .models import (
     AT_COUNTER,
     IN_LINE,
@@ -33,6 +32,8 @@ from .models import (
     TicketStatus,
 )
 from .numbering import next_number
+from .priority import choose_next
+from .refusals import CounterBusy, NoCounter, NotAllowed, TooSoon
 from .state import as_waiting, line, ticket_event
 
 
@@ -83,18 +84,20 @@ def _claim(session: Session, ticket: Ticket, counter: Counter, now: datetime) ->
     """Take ``ticket`` for ``counter`` if it is still in line; False if someone was faster."""
     try:
         with session.begin_nested():
-            claimed = session.execute(
-                update(Ticket)
-                .where(Ticket.id == ticket.id, Ticket.status.in_(IN_LINE))
-                .values(
-                    status=TicketStatus.CALLED,
-                    counter_id=counter.id,
-                    target_counter_id=None,
-                    called_at=now,
-                    calls=Ticket.calls + 1,
+            claimed = rows_changed(
+                session.execute(
+                    update(Ticket)
+                    .where(Ticket.id == ticket.id, Ticket.status.in_(IN_LINE))
+                    .values(
+                        status=TicketStatus.CALLED,
+                        counter_id=counter.id,
+                        target_counter_id=None,
+                        called_at=now,
+                        calls=Ticket.calls + 1,
+                    )
+                    .execution_options(synchronize_session=False)
                 )
-                .execution_options(synchronize_session=False)
-            ).rowcount
+            )
     except IntegrityError:
         raise CounterBusy() from None
     session.refresh(ticket)

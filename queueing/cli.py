@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
-from booking.codes import hash_token, new_token
-from booking.database import db
+from booking.cli import find_office, import_file
 from booking.importer import DEMO_FILE
 from booking.models import Office
+from okienko.database import db
+from okienko.tokens import hash_token, new_token
+from okienko.transaction import unit_of_work
 
 from .access import hash_password, new_device
 from .models import Device, DeviceKind, StaffUser
 
 staff_cli = AppGroup("staff", help="Staff accounts.")
 devices_cli = AppGroup("devices", help="Kiosks and lobby displays.")
-
-
-def office_by_slug(slug: str) -> Office:
-    office = db.session.scalar(select(Office).where(Office.slug == slug))
-    if office is None:
-        raise click.ClickException(f"no office {slug!r}")
-    return office
 
 
 def upsert_staff(office: Office, username: str, name: str, password: str) -> StaffUser:
@@ -43,22 +38,22 @@ def upsert_staff(office: Office, username: str, name: str, password: str) -> Sta
 @click.password_option()
 def create_staff(username: str, slug: str, name: str, password: str) -> None:
     """Create a clerk account (or reset its password)."""
-    upsert_staff(office_by_slug(slug), username, name, password)
-    db.session.commit()
+    with unit_of_work():
+        upsert_staff(find_office(slug), username, name, password)
     click.echo(f"{username}: can log in at /counter/login")
 
 
 def release_counter(user: StaffUser) -> str | None:
     """Free the clerk's counter; a ticket still held there is parked, not lost."""
-    from booking.database import utcnow
+    from okienko.database import utcnow
 
     from . import calling
 
     parked = None
     if user.counter is not None:
-        ticket = calling.current_ticket(db.session, user.counter)
+        ticket = calling.current_ticket(db.session(), user.counter)
         if ticket is not None:
-            calling.park(db.session, user, ticket, utcnow())
+            calling.park(db.session(), user, ticket, utcnow())
             parked = ticket.label
     user.counter_id = None
     return parked
@@ -75,8 +70,8 @@ def find_staff(username: str) -> StaffUser:
 @click.argument("username")
 def release_staff(username: str) -> None:
     """Free the counter of a clerk who left without logging out (a held ticket is parked)."""
-    parked = release_counter(find_staff(username))
-    db.session.commit()
+    with unit_of_work():
+        parked = release_counter(find_staff(username))
     click.echo(f"{username}: counter freed" + (f"; {parked} parked" if parked else ""))
 
 
@@ -84,10 +79,10 @@ def release_staff(username: str) -> None:
 @click.argument("username")
 def disable_staff(username: str) -> None:
     """Stop a clerk from logging in, and free their counter."""
-    user = find_staff(username)
-    parked = release_counter(user)
-    user.active = False
-    db.session.commit()
+    with unit_of_work():
+        user = find_staff(username)
+        parked = release_counter(user)
+        user.active = False
     click.echo(f"{username}: disabled" + (f"; {parked} parked" if parked else ""))
 
 
@@ -123,8 +118,8 @@ def create_device(slug: str, kind: str, name: str) -> None:
     name prints a new link: the old one stops working, and browsers signed in
     with it are signed out.
     """
-    link = replace_device(office_by_slug(slug), DeviceKind(kind), name)
-    db.session.commit()
+    with unit_of_work():
+        link = replace_device(find_office(slug), DeviceKind(kind), name)
     click.echo(link)
 
 
@@ -147,19 +142,17 @@ DEMO_PASSWORD = "demo"
 @with_appcontext
 def demo_command() -> None:
     """Load the demo offices, clerks and devices, and print where to look."""
-    from booking.cli import import_file
-
     offices = import_file(DEMO_FILE)
-    for slug, username, name in DEMO_STAFF:
-        upsert_staff(office_by_slug(slug), username, name, DEMO_PASSWORD)
-    links = {
-        office.slug: (
-            replace_device(office, DeviceKind.KIOSK, "Kiosk 1"),
-            replace_device(office, DeviceKind.DISPLAY, "Lobby display"),
-        )
-        for office in offices
-    }
-    db.session.commit()
+    with unit_of_work():
+        for slug, username, name in DEMO_STAFF:
+            upsert_staff(find_office(slug), username, name, DEMO_PASSWORD)
+        links = {
+            office.slug: (
+                replace_device(office, DeviceKind.KIOSK, "Kiosk 1"),
+                replace_device(office, DeviceKind.DISPLAY, "Lobby display"),
+            )
+            for office in offices
+        }
     base = current_app.config["PUBLIC_URL"].rstrip("/")
     click.echo(f"\nBooking pages:  {base}/")
     for office in offices:
@@ -180,7 +173,7 @@ def demo_command() -> None:
         click.echo("day around the clock: take a ticket at its kiosk, call it at its counter.")
 
 
-def register_cli(app) -> None:
+def register_cli(app: Flask) -> None:
     app.cli.add_command(staff_cli)
     app.cli.add_command(devices_cli)
     app.cli.add_command(demo_command)

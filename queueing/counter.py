@@ -7,7 +7,7 @@ Every action is a POST with a CSRF token. Sent with ``Accept: application/json``
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
@@ -28,23 +28,27 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from booking import admission, notifications, outbox
+from booking import admission, notifications
 from booking.availability import local_today
-from booking.database import db, utcnow
-from booking.extensions import limiter
-from booking.models import Booking, BookingStatus, Counter, QueuedMail, Service
+from booking.models import Booking, BookingStatus, Counter, Service
 from booking.refusals import Refusal
+from okienko import outbox
+from okienko.database import db, utcnow
+from okienko.extensions import limiter
+from okienko.models import QueuedMail
+from okienko.transaction import unit_of_work
 
 from . import calling
 from .access import authenticate, row_id, staff_required
-from .dispatch import eligible
 from .display import event_stream
-from .errors import CounterBusy
 from .kiosk import floor_message
 from .models import StaffUser, Ticket, TicketStatus
+from .priority import eligible
+from .refusals import CounterBusy
 from .state import as_waiting, call_payload, line
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
@@ -69,7 +73,7 @@ def wants_json() -> bool:
 
 
 def staff() -> StaffUser:
-    return current_user  # type: ignore[return-value]
+    return current_user  # flask_login is untyped: current_user is the signed-in StaffUser
 
 
 def same_site_path(target: str | None) -> TypeGuard[str]:
@@ -101,7 +105,7 @@ def login() -> Any:
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        user = authenticate(form.username.data, form.password.data)
+        user = authenticate(form.username.data or "", form.password.data or "")
         if user is not None:
             session.clear()  # nothing from before the login survives it, not even CSRF
             login_user(user)
@@ -120,8 +124,8 @@ def logout() -> Any:
         abort(400)
     if leaving_ticket_behind():
         return respond(CounterBusy.message, 409)
-    staff().counter_id = None
-    db.session.commit()
+    with unit_of_work():
+        staff().counter_id = None
     logout_user()
     return redirect(url_for(".login"))
 
@@ -133,8 +137,8 @@ def home() -> Any:
     office = user.office
     now = utcnow()
     counter = user.counter
-    current = calling.current_ticket(db.session, counter) if counter else None
-    waiting = line(db.session, office, now)
+    current = calling.current_ticket(db.session(), counter) if counter else None
+    waiting = line(db.session(), office, now)
     if counter is not None:  # only what this counter serves, and what was sent to it
         services = {s.id for s in counter.services}
         waiting = [t for t in waiting if eligible(as_waiting(t), counter.id, services)]
@@ -153,8 +157,8 @@ def home() -> Any:
         current=current,
         waiting=waiting,
         parked=parked,
-        phone_calls=calling.phone_calls(db.session, user, now),
-        failed_mails=outbox.failed(db.session, office.id, now - timedelta(days=14)),
+        phone_calls=calling.phone_calls(db.session(), user, now),
+        failed_mails=outbox.failed(db.session(), office.id, now - timedelta(days=14)),
         regime=admission.regime_active(office, local_today(office, now)),
         reasons=admission.COUNTER_REASONS,
         counters=office.counters,
@@ -167,8 +171,8 @@ def home() -> Any:
 @staff_required
 def line_json() -> Any:
     user = staff()
-    tickets = line(db.session, user.office, utcnow())
-    current = calling.current_ticket(db.session, user.counter) if user.counter else None
+    tickets = line(db.session(), user.office, utcnow())
+    current = calling.current_ticket(db.session(), user.counter) if user.counter else None
     return jsonify(
         {
             "current": call_payload(current) | {"status": current.status.value}
@@ -201,11 +205,10 @@ def seat() -> Any:
         abort(400)
     if counter.id != user.counter_id and leaving_ticket_behind():
         return respond(CounterBusy.message, 409)
-    user.counter_id = counter.id
     try:
-        db.session.commit()
+        with unit_of_work():
+            user.counter_id = counter.id
     except IntegrityError:
-        db.session.rollback()
         return respond(_l("Another clerk is signed in at this counter."), 409)
     return redirect(url_for(".home"))
 
@@ -213,7 +216,7 @@ def seat() -> Any:
 def leaving_ticket_behind() -> bool:
     """True if the clerk's counter still holds a called or served ticket."""
     counter = staff().counter
-    return counter is not None and calling.current_ticket(db.session, counter) is not None
+    return counter is not None and calling.current_ticket(db.session(), counter) is not None
 
 
 def respond(message: object, status: int, ticket: Ticket | None = None) -> Any:
@@ -227,18 +230,24 @@ def respond(message: object, status: int, ticket: Ticket | None = None) -> Any:
 
 
 def run(
-    action: Any, target: Any, after: Callable[[Ticket], None] | None = None, **kwargs: Any
+    action: Any,
+    target: Any,
+    after: Callable[[Session, Ticket, datetime], None] | None = None,
+    **kwargs: Any,
 ) -> Any:
-    """Do a clerk's action on ``target`` (a ticket, or a phone booking) and answer it."""
+    """Do a clerk's action on ``target`` (a ticket, or a phone booking) and answer it;
+    ``after`` adds to the same unit of work what follows from a done action."""
     user = staff()
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        args = (target,) if target is not None else ()
-        result = action(db.session, user, *args, utcnow(), **kwargs)
-        db.session.commit()
+        with unit_of_work() as session:
+            now = utcnow()
+            args = (target,) if target is not None else ()
+            result = action(session, user, *args, now, **kwargs)
+            if result is not None and after is not None:
+                after(session, result, now)
     except Refusal as exc:
-        db.session.rollback()
         if wants_json():
             return jsonify(
                 {"error": exc.error, "message": floor_message(exc, user.office)}
@@ -246,8 +255,6 @@ def run(
         return respond(floor_message(exc, user.office), exc.status)
     if result is None:
         return respond(_l("Nobody is waiting for this counter."), 200)
-    if after is not None:
-        after(result)
     done = DONE_MESSAGES.get(action.__name__, _l("Saved."))
     return respond(str(done) % {"ticket": result.label}, 200, result)
 
@@ -310,9 +317,8 @@ def transfer(ticket_id: int) -> Any:
         service = db.session.get(Service, row_id(raw))
     elif kind == "counter" and row_id(raw):
         counter = db.session.get(Counter, row_id(raw))
-    if service is None and counter is None:
-        abort(400)
-    if (service or counter).office_id != user.office_id:
+    destination = service or counter
+    if destination is None or destination.office_id != user.office_id:
         abort(400)
     return run(calling.transfer, get_ticket(ticket_id), service=service, counter=counter)
 
@@ -327,9 +333,9 @@ def refuse(ticket_id: int) -> Any:
     ticket = get_ticket(ticket_id)
     booking = ticket.booking  # the refusal lets go of it; the resident is mailed after
 
-    def mail(_ticket: Ticket) -> None:
+    def mail(session: Session, _ticket: Ticket, now: datetime) -> None:
         if booking is not None and booking.status == BookingStatus.REFUSED:
-            notifications.admission_refused(booking)
+            notifications.admission_refused(session, booking, now)
 
     return run(calling.refuse, ticket, after=mail, reason=reason)
 
@@ -352,8 +358,8 @@ def retry_mail(mail_id: int) -> Any:
     mail = db.session.get(QueuedMail, mail_id)
     if mail is None or mail.office_id != staff().office_id or mail.failed_at is None:
         abort(404)
-    outbox.retry(db.session, mail, utcnow())
-    db.session.commit()
+    with unit_of_work() as session:
+        outbox.retry(session, mail, utcnow())
     return respond(_l("The e-mail will be sent again."), 200)
 
 

@@ -23,8 +23,8 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from booking.database import db, utcnow
 from booking.models import Office
+from okienko.database import db, utcnow
 
 from .access import device_required
 from .events import events_after, latest_id
@@ -100,6 +100,8 @@ def _stream(
         # the state and sent after it (the page dedupes by ticket), never in neither.
         newest = latest_id(session, office_id)
         office = session.get(Office, office_id)
+        if office is None:  # the office was removed: nothing left to show
+            return
         state = display_state(session, office, utcnow())
     if last_id is None or last_id > newest:
         # An id from the future (a restored database, another installation) would
@@ -157,7 +159,11 @@ def event_stream(office_id: int) -> Response:
     """The SSE response for an office's floor events, for displays and clerks alike."""
     db.session.remove()  # nothing of the request's session outlives the first byte
     response = Response(
-        stream_events(current_app._get_current_object(), office_id, last_event_id()),
+        stream_events(
+            current_app._get_current_object(),  # type: ignore[attr-defined]
+            office_id,
+            last_event_id(),
+        ),
         mimetype="text/event-stream",
     )
     response.headers["Cache-Control"] = "no-cache"
@@ -175,8 +181,8 @@ def stream() -> Response:
 @device_required(DeviceKind.DISPLAY)
 def state() -> Response:
     office = g.device.office
-    newest = latest_id(db.session, office.id)  # first, as in stream_events
-    body = display_state(db.session, office, utcnow())
+    newest = latest_id(db.session(), office.id)  # first, as in stream_events
+    body = display_state(db.session(), office, utcnow())
     body["last_event_id"] = newest
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"

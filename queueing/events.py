@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from .models import QueueEvent
 
@@ -227,6 +227,9 @@ def _announce(session: Session) -> None:
             broker.publish(office_id, event_id)
 
 
-@sa_event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    session.info.pop("queue_events", None)
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, previous_transaction: SessionTransaction) -> None:
+    # Only the whole transaction's rollback: after a savepoint's the rest still commits.
+    # (An announced event a savepoint took back is harmless: see Broker.wait.)
+    if not previous_transaction.nested:
+        session.info.pop("queue_events", None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,19 +21,21 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from booking import admission, notifications
+from booking import admission
 from booking.availability import local_today
-from booking.bookings import refuse_booking
-from booking.database import db, utcnow
+from booking.declaration import declare
 from booking.formatting import local_datetime, refusal_message
 from booking.forms import DeclarationForm, answers, with_declaration
 from booking.models import AdmissionCheck, Booking, Office, Service
+from booking.offices import service_by_key
+from booking.qr import qr_png
 from booking.refusals import Refusal
-from booking.tickets import qr_png
+from okienko.database import db, utcnow
+from okienko.transaction import unit_of_work
 
 from .access import device_required
 from .arrival import check_in as check_in_booking
@@ -92,21 +95,39 @@ def kiosk_page(error: str | None = None, status: int = 200) -> Any:
     ), status
 
 
+@dataclass(frozen=True)
+class Screening:
+    """How far the admission questions at the kiosk went.
+
+    ``page`` is shown instead of a ticket: the questions (again), or the refusal.
+    Otherwise ``check`` is the passing answer's record, for a walk-in's ticket; it is
+    None when the regime is off.
+    """
+
+    page: tuple[str, int] | None = None
+    check: AdmissionCheck | None = None
+
+
 def screen(
-    office: Office, service: Service, now: datetime, action: str, booking: Booking | None = None
-) -> Any:
+    session: Session,
+    office: Office,
+    service: Service,
+    now: datetime,
+    action: str,
+    booking: Booking | None = None,
+) -> Screening:
     """The admission questions at the kiosk, on the days of the sanitary regime.
 
-    Returns a page to show (the questions, or the refusal), or the passing
-    outcome's record to issue the ticket with; None when the regime is off.
+    A refusal is in ``session``: the caller returns the page from its unit of work,
+    which commits the refusal and then sends its mail.
     """
     if not admission.regime_active(office, local_today(office, now)):
-        return None
+        return Screening()
     asked = admission.questions(office)
     form = with_declaration(DeclarationForm, asked, str(get_locale()))()
-    if request.form.get("answered") != "1" or not form.validate():
-        status = 400 if request.form.get("answered") == "1" else 200
-        return render_template(
+    answered = request.form.get("answered") == "1"
+    if not answered or not form.validate():
+        page = render_template(
             "queueing/kiosk_questions.html",
             office=office,
             service=service,
@@ -115,23 +136,21 @@ def screen(
             asked=asked,
             action=action,
             code=request.form.get("code", ""),
-        ), status
-    outcome = admission.evaluate(asked, answers(form, asked))
-    if booking is not None and not outcome.admitted:
-        refuse_booking(db.session, booking, now)
-    check = admission.record(db.session, office, "kiosk", outcome, now, booking=booking)
-    if outcome.admitted:
-        return check
-    db.session.commit()
-    if booking is not None:
-        notifications.admission_refused(booking)
-    return render_template(
-        "queueing/kiosk_refused.html",
-        office=office,
-        service=service,
-        booking=booking,
-        remote_url=remote_url(service),
-    ), 403
+        )
+        return Screening(page=(page, 400 if answered else 200))
+    declaration = declare(
+        session, office, asked, answers(form, asked), "kiosk", now, booking=booking
+    )
+    if declaration.refused:
+        page = render_template(
+            "queueing/kiosk_refused.html",
+            office=office,
+            service=service,
+            booking=booking,
+            remote_url=remote_url(service),
+        )
+        return Screening(page=(page, 403))
+    return Screening(check=declaration.check)
 
 
 def remote_url(service: Service) -> str:
@@ -155,16 +174,18 @@ def check_in() -> Any:
         return kiosk_page(str(_l("Please scan your QR code or type your booking code.")), 400)
     now = utcnow()
     try:
-        booking = find_booking(db.session, office, form.code.data, current_app.config["SECRET_KEY"])
-        if existing_ticket(db.session, booking) is None:
-            may_check_in(office, booking, now)
-            page = screen(office, booking.service, now, url_for(".check_in"), booking)
-            if page is not None and not isinstance(page, AdmissionCheck):
-                return page
-        ticket = check_in_booking(db.session, office, booking, now, device_id=g.device.id)
-        db.session.commit()
+        with unit_of_work() as session:
+            secret = current_app.config["SECRET_KEY"]
+            booking = find_booking(session, office, form.code.data or "", secret)
+            if existing_ticket(session, booking) is None:
+                may_check_in(office, booking, now)
+                screening = screen(
+                    session, office, booking.service, now, url_for(".check_in"), booking
+                )
+                if screening.page is not None:
+                    return screening.page
+            ticket = check_in_booking(session, office, booking, now, device_id=g.device.id)
     except Refusal as exc:
-        db.session.rollback()
         return kiosk_page(floor_message(exc, office), exc.status)
     return redirect(url_for(".ticket", ticket_id=ticket.id))
 
@@ -175,23 +196,18 @@ def take_number(key: str) -> Any:
     office = g.device.office
     if not WalkInForm().validate_on_submit():
         abort(400)
-    if "\0" in key:  # PostgreSQL refuses NUL in text; no key has one
-        abort(404)
-    service = db.session.scalar(
-        select(Service).where(Service.office_id == office.id, Service.key == key)
-    )
-    if service is None:
-        abort(404)
+    service = service_by_key(db.session(), office, key) or abort(404)
     now = utcnow()
     try:
-        may_walk_in(office, service, now)
-        page = screen(office, service, now, url_for(".take_number", key=key))
-        if page is not None and not isinstance(page, AdmissionCheck):
-            return page
-        ticket = walk_in(db.session, office, service, now, device_id=g.device.id, check=page)
-        db.session.commit()
+        with unit_of_work() as session:
+            may_walk_in(office, service, now)
+            screening = screen(session, office, service, now, url_for(".take_number", key=key))
+            if screening.page is not None:
+                return screening.page
+            ticket = walk_in(
+                session, office, service, now, device_id=g.device.id, check=screening.check
+            )
     except Refusal as exc:
-        db.session.rollback()
         return kiosk_page(floor_message(exc, office), exc.status)
     return redirect(url_for(".ticket", ticket_id=ticket.id))
 
@@ -200,11 +216,7 @@ def take_number(key: str) -> Any:
 @device_required(DeviceKind.KIOSK)
 def remote_qr(key: str) -> Any:
     """A QR of the page with the service's remote channels, to take home on a phone."""
-    if "\0" in key:
-        abort(404)
-    service = db.session.scalar(
-        select(Service).where(Service.office_id == g.device.office_id, Service.key == key)
-    ) or abort(404)
+    service = service_by_key(db.session(), g.device.office, key) or abort(404)
     return current_app.response_class(qr_png(remote_url(service)), mimetype="image/png")
 
 
@@ -218,7 +230,7 @@ def ticket(ticket_id: int) -> Any:
         "queueing/ticket.html",
         ticket=ticket,
         office=ticket.office,
-        place=place_in_line(db.session, ticket, utcnow()),
+        place=place_in_line(db.session(), ticket, utcnow()),
         status_url=status_url(ticket),
         notices=admission.notices(ticket.office, ticket.day, str(get_locale())),
     )
@@ -245,7 +257,7 @@ def ticket_from_token(token: str) -> Ticket:
 @status_bp.get("/t/<token>")
 def page(token: str) -> Any:
     ticket = ticket_from_token(token)
-    place = place_in_line(db.session, ticket, utcnow())
+    place = place_in_line(db.session(), ticket, utcnow())
     return render_template(
         "queueing/status.html", ticket=ticket, office=ticket.office, place=place, token=token
     )
@@ -254,6 +266,6 @@ def page(token: str) -> Any:
 @status_bp.get("/t/<token>/status.json")
 def status_json(token: str) -> Any:
     ticket = ticket_from_token(token)
-    response = jsonify(place_in_line(db.session, ticket, utcnow()))
+    response = jsonify(place_in_line(db.session(), ticket, utcnow()))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -19,8 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from booking.database import UTCDateTime, db, string_enum, utcnow
 from booking.models import Booking, Counter, Office, Service
+from okienko.database import Model, UTCDateTime, db, string_enum, utcnow
 
 
 class TicketStatus(enum.StrEnum):
@@ -49,7 +49,7 @@ class TicketKind(enum.StrEnum):
     PHONE = "phone"
 
 
-class TicketSequence(db.Model):
+class TicketSequence(Model):
     """The last number handed out per office, day and prefix; bumped in one statement."""
 
     office_id: Mapped[int] = mapped_column(
@@ -60,7 +60,7 @@ class TicketSequence(db.Model):
     last_number: Mapped[int] = mapped_column(Integer)
 
 
-class Ticket(db.Model):
+class Ticket(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))
     service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
@@ -112,7 +112,7 @@ class Ticket(db.Model):
         return f"{self.prefix}{self.number:03d}"
 
 
-class StaffUser(UserMixin, db.Model):
+class StaffUser(UserMixin, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     name: Mapped[str] = mapped_column(String(120))
@@ -138,7 +138,7 @@ class DeviceKind(enum.StrEnum):
     DISPLAY = "display"
 
 
-class Device(db.Model):
+class Device(Model):
     """A kiosk or lobby screen, signed in to one office by a secret link."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -151,7 +151,7 @@ class Device(db.Model):
     office: Mapped[Office] = relationship()
 
 
-class QueueEvent(db.Model):
+class QueueEvent(Model):
     """What happened on the floor, in order: the lobby display's stream and its replay."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -163,7 +163,7 @@ class QueueEvent(db.Model):
     __table_args__ = (Index("ix_queue_event_office_id", "office_id", "id"),)
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """Who did what to which ticket, and when."""
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import cast
 
+from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -20,7 +22,7 @@ def next_number(session: Session, office_id: int, day: date, prefix: str) -> int
     """
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    table = TicketSequence.__table__
+    table = cast(Table, TicketSequence.__table__)
     statement = (
         insert(table)
         .values(office_id=office_id, day=day, prefix=prefix, last_number=1)

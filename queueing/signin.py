@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, abort, redirect, url_for
 
-from booking.database import db
+from okienko.transaction import unit_of_work
 
 from .access import sign_in_device
 from .models import DeviceKind
@@ -18,9 +18,9 @@ bp = Blueprint("devices", __name__)
 def sign_in(token: str) -> Any:
     if len(token) > 64:
         abort(404)
-    device = sign_in_device(token)
+    with unit_of_work():
+        device = sign_in_device(token)
     if device is None:
         abort(404)
-    db.session.commit()
     target = "kiosk.home" if device.kind == DeviceKind.KIOSK else "display.page"
     return redirect(url_for(target))

@@ -12,9 +12,9 @@ from booking import admission
 from booking.availability import local_today
 from booking.models import Booking, BookingStatus, Counter, Office, Service
 
-from .dispatch import Waiting, eligible, order
 from .estimate import estimated_wait, handling_time
 from .models import IN_LINE, StaffUser, Ticket, TicketKind, TicketStatus
+from .priority import Waiting, eligible, order
 
 RECENT_CALLS = 8
 

@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 if __name__ == "__main__":
     with time_machine.travel(datetime.fromisoformat(sys.argv[1]), tick=True):
-        from booking import scheduler
-        from booking.app import create_app
+        from okienko import scheduler
+        from okienko.app import create_app
 
         if len(sys.argv) > 2:
             scheduler.JOBSTORE_TABLE = sys.argv[2]

@@ -24,8 +24,6 @@ from sqlalchemy import func, select
 
 from booking import admission
 from booking.admission import DEFAULT_QUESTIONS
-from booking.codes import hash_token
-from booking.database import db
 from booking.importer import OfficeConfigError, import_offices
 from booking.models import (
     AdmissionCheck,
@@ -36,24 +34,19 @@ from booking.models import (
     BookingStatus,
     Office,
 )
-from booking.tickets import ticket_payload
+from booking.qr import ticket_payload
+from okienko.database import db
+from okienko.tokens import hash_token
 from queueing import arrival
 from queueing.models import AuditEntry, DeviceKind, Ticket, TicketKind, TicketStatus
 from queueing.state import display_state
-from tests.conftest import (
-    CSRF_RE,
-    LiveServer,
-    Mailbox,
-    book_form,
-    csrf_token,
-    local_start,
-    manage_token,
-)
+from tests.helpers.admission import KIOSK_ADMITTED
 from tests.helpers.bookings import booking_of
-from tests.live_floor import KIOSK_ADMITTED
-from tests.test_api import outbox
-from tests.test_concurrency import race
-from tests.test_floor import ERROR_RE, SECRET, Clerk, device_link, signed_in_device
+from tests.helpers.floor import ERROR_RE, SECRET, Clerk, device_link, signed_in_device
+from tests.helpers.forms import CSRF_RE, book_form, csrf_token, local_start, manage_token
+from tests.helpers.live_server import LiveServer
+from tests.helpers.mailbox import Mailbox, outbox
+from tests.helpers.race import race
 
 BYTOM, RATY = "bytom-zielna", "raty-umorzenia"  # Dział Windykacji handles instalments
 PLZEN, FLATS = "plzen-kontaktni-misto", "volne-byty"

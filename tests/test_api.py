@@ -3,12 +3,7 @@ cancelling, and the error answers the portal and the voice bot rely on."""
 
 from __future__ import annotations
 
-import email
-import tomllib
 from datetime import UTC, datetime, timedelta
-from email import policy
-from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,60 +15,30 @@ from sqlalchemy import func, select
 
 from booking.admission import DEFAULT_NOTICES, DEFAULT_QUESTIONS
 from booking.codes import ALPHABET, format_code
-from booking.database import db
-from booking.importer import DEMO_FILE
 from booking.models import Booking, BookingSlot
-
-DEMO = {office["slug"]: office for office in tomllib.loads(Path(DEMO_FILE).read_text())["office"]}
-OFFICE, SERVICE = "plzen-kontaktni-misto", "volne-byty"  # two counters, 30-minute visits
-DROP = object()  # leave the field out of the body
+from okienko.database import db
+from tests.helpers.api import (
+    DEMO,
+    DROP,
+    OFFICE,
+    SERVICE,
+    availability,
+    body,
+    free_starts,
+    local_today,
+    some_starts,
+)
+from tests.helpers.mailbox import outbox
 
 
 def service_data(slug: str, key: str) -> dict[str, Any]:
     return next(s for s in DEMO[slug]["services"] if s["key"] == key)
 
 
-def availability(client: FlaskClient, office: str = OFFICE, service: str = SERVICE, **params):
-    return client.get(
-        f"/api/v1/offices/{office}/services/{service}/availability", query_string=params
-    )
-
-
-def free_starts(client: FlaskClient, **params: str) -> list[str]:
-    response = availability(client, **params)
-    assert response.status_code == 200, response.get_json()
-    return [start for day in response.get_json()["days"] for start in day["starts"]]
-
-
 def is_free(client: FlaskClient, start: str) -> bool:
     """Whether the availability of the start's own day offers it."""
     day = str(as_utc(start).astimezone(ZoneInfo(DEMO[OFFICE]["timezone"])).date())
     return start in free_starts(client, **{"from": day, "to": day})
-
-
-def local_today(slug: str = OFFICE):
-    return datetime.now(ZoneInfo(DEMO[slug]["timezone"])).date()
-
-
-def some_starts(client: FlaskClient) -> list[str]:
-    """Free starts from the day after tomorrow on: clear of the minimum notice."""
-    first = local_today() + timedelta(days=2)
-    starts = free_starts(client, **{"from": str(first), "to": str(first + timedelta(days=20))})
-    assert len(starts) >= 10, starts
-    return starts
-
-
-def body(start: str, /, **changes: Any) -> dict[str, Any]:
-    fields = {
-        "office": OFFICE,
-        "service": SERVICE,
-        "start": start,
-        "name": "Jana Nováková",
-        "email": "jana@example.com",
-        "consent": True,
-        **changes,
-    }
-    return {name: value for name, value in fields.items() if value is not DROP}
 
 
 def book(client: FlaskClient, start: str, /, **changes: Any):
@@ -84,12 +49,6 @@ def booked(client: FlaskClient, start: str, /, **changes: Any) -> dict[str, Any]
     response = book(client, start, **changes)
     assert response.status_code == 201, response.get_json()
     return response.get_json()
-
-
-def outbox(app: Flask) -> list[EmailMessage]:
-    folder = Path(app.config["MAIL_OUTBOX"])
-    files = sorted(folder.glob("*.eml")) if folder.exists() else []
-    return [email.message_from_bytes(f.read_bytes(), policy=policy.default) for f in files]
 
 
 def count_bookings(app: Flask, **where: Any) -> int:

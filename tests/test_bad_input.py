@@ -30,9 +30,9 @@ from markupsafe import escape
 from sqlalchemy import func, select
 
 from booking.availability import availability
-from booking.database import db
 from booking.models import Booking, Office, Service
-from tests.conftest import book_form, csrf_token, local_start, manage_token
+from okienko.database import db
+from tests.helpers.forms import book_form, csrf_token, local_start, manage_token
 
 TODAY = datetime(2026, 3, 20, 9, tzinfo=UTC)  # a Friday
 PLZEN, FLATS = "plzen-kontaktni-misto", "volne-byty"

@@ -14,10 +14,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from booking.availability import availability
-from booking.database import db
 from booking.importer import DEMO_FILE, load_file
 from booking.models import Booking, BookingStatus, Office, Service
-from tests.conftest import book_form, csrf_token, local_start, manage_token
+from okienko.database import db
+from tests.helpers.factories import MakeBooking, MakeOffice, MakeService
+from tests.helpers.forms import book_form, csrf_token, local_start, manage_token
 
 TODAY = datetime(2026, 3, 20, 9, tzinfo=UTC)  # a Friday
 PLZEN, FLATS = "plzen-kontaktni-misto", "volne-byty"
@@ -111,10 +112,15 @@ def test_booking_takes_the_time_and_shows_the_confirmation(app: Flask, client) -
     assert datetime.fromisoformat(start) not in free(app, PLZEN, FLATS, date(2026, 3, 23))
 
 
-def test_cancel_link_does_nothing_on_get_and_needs_csrf(app: Flask, client) -> None:
-    token = manage_token(
-        book_form(client, PLZEN, FLATS, local_start("2026-03-23", "09:00", "Europe/Prague"))
-    )
+def test_cancel_link_does_nothing_on_get_and_needs_csrf(
+    app: Flask,
+    client,
+    make_office: MakeOffice,
+    make_service: MakeService,
+    make_booking: MakeBooking,
+) -> None:
+    service = make_service(make_office(timezone="Europe/Prague"))
+    token = make_booking(service, local_start("2026-03-23", "09:00", "Europe/Prague")).token
     assert client.get(f"/manage/{token}/cancel").status_code == 200
     assert client.post(f"/manage/{token}/cancel").status_code == 400  # no CSRF token
     with app.app_context():
@@ -185,7 +191,7 @@ def test_rate_limit_on_booking_posts(app: Flask, storage: str) -> None:
             redis.Redis.from_url(storage).ping()
         except redis.ConnectionError:
             pytest.skip("Redis is not reachable")
-    from booking.app import create_app
+    from okienko.app import create_app
 
     limited = create_app(
         {
@@ -239,11 +245,16 @@ def test_a_stale_time_link_says_so_before_anything_is_typed(app: Flask, client) 
     }
 
 
-def test_a_booking_can_be_moved_only_a_few_times(app: Flask, client) -> None:
+def test_a_booking_can_be_moved_only_a_few_times(
+    app: Flask,
+    client,
+    make_office: MakeOffice,
+    make_service: MakeService,
+    make_booking: MakeBooking,
+) -> None:
     """Every move mails the address given; a cap keeps strangers' inboxes from being flooded."""
-    token = manage_token(
-        book_form(client, PLZEN, FLATS, local_start("2026-03-23", "08:00", "Europe/Prague"))
-    )
+    service = make_service(make_office(timezone="Europe/Prague"))
+    token = make_booking(service, local_start("2026-03-23", "08:00", "Europe/Prague")).token
     statuses = []
     for hour in ("09:00", "10:00", "11:00", "12:00", "13:00", "14:00"):
         page = f"/manage/{token}/reschedule/2026-03-25"
@@ -259,7 +270,7 @@ def test_a_booking_can_be_moved_only_a_few_times(app: Flask, client) -> None:
 
 
 def test_rate_limits_count_the_forwarded_client_behind_a_trusted_proxy(app: Flask) -> None:
-    from booking.app import create_app
+    from okienko.app import create_app
 
     proxied = create_app(
         {

@@ -30,15 +30,16 @@ from playwright.sync_api import Browser, Locator, Page, Response, expect
 from sqlalchemy import func, select
 
 from booking.codes import ALPHABET
-from booking.database import db
 from booking.importer import DEMO_FILE
 from booking.models import Booking
-from booking.tickets import verify_ticket
+from booking.qr import verify_ticket
+from okienko.database import db
 from tests.helpers.page_checks import assert_accessible, assert_forms_send_each_field_once
 from tests.helpers.waiting import wait_until
 
 if TYPE_CHECKING:
-    from conftest import LiveServer, Mailbox
+    from tests.helpers.live_server import LiveServer
+    from tests.helpers.mailbox import Mailbox
 
 pytestmark = pytest.mark.browser
 

@@ -19,12 +19,12 @@ from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from booking.database import db
 from booking.models import Booking, BookingMode, BookingStatus
+from okienko.database import db
 from tests.helpers.page_checks import assert_accessible, assert_forms_send_each_field_once
 
 if TYPE_CHECKING:
-    from conftest import LiveServer
+    from tests.helpers.live_server import LiveServer
 
 pytestmark = pytest.mark.browser
 

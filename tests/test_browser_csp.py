@@ -20,13 +20,15 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from booking.admission import DEFAULT_QUESTIONS
-from booking.database import db
-from queueing.cli import office_by_slug, replace_device, upsert_staff
+from booking.cli import find_office
+from okienko.database import db
+from queueing.cli import replace_device, upsert_staff
 from queueing.models import DeviceKind
-from tests.conftest import book_form, manage_token
+from tests.helpers.floor import status_token
+from tests.helpers.forms import book_form, manage_token
 
 if TYPE_CHECKING:
-    from tests.conftest import LiveServer
+    from tests.helpers.live_server import LiveServer
 
 pytestmark = [pytest.mark.browser]
 
@@ -69,7 +71,7 @@ def open_page(browser: Browser) -> Watched:
 
 def link(app: Flask, kind: DeviceKind, name: str) -> str:
     with app.app_context():
-        url = replace_device(office_by_slug(OFFICE), kind, name)
+        url = replace_device(find_office(OFFICE), kind, name)
         db.session.commit()
     return url
 
@@ -77,8 +79,6 @@ def link(app: Flask, kind: DeviceKind, name: str) -> str:
 def test_main_pages_run_without_csp_violations(
     app: Flask, live_server: LiveServer, browser: Browser
 ) -> None:
-    from tests.test_floor import status_token
-
     app.config["PUBLIC_URL"] = live_server.url
     base = live_server.url
     seen: dict[str, list[str]] = {}
@@ -118,7 +118,7 @@ def test_main_pages_run_without_csp_violations(
         visit(resident, "not found", "/nothing/here")
 
         with app.app_context():
-            upsert_staff(office_by_slug(OFFICE), "csp-clerk", "Anna Testowa", "a password 1")
+            upsert_staff(find_office(OFFICE), "csp-clerk", "Anna Testowa", "a password 1")
             db.session.commit()
         clerk = open_page(browser)
         clerk.page.goto(f"{base}/counter/login")

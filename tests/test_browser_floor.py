@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 import pytest
 import time_machine
 import zxingcpp
-from conftest import book_form, chromium_or_skip, launch_chromium, local_start, manage_token
 from flask import Flask
 from flask_babel import force_locale
 from PIL import Image
@@ -40,17 +39,19 @@ from playwright.sync_api import (
 from sqlalchemy import select
 
 from booking.admission import DEFAULT_NOTICES, DEFAULT_QUESTIONS
-from booking.database import db
 from booking.models import AdmissionCheck, Booking, Office
-from booking.tickets import ticket_payload, verify_ticket
+from booking.qr import ticket_payload, verify_ticket
+from okienko.database import db
 from queueing.cli import replace_device, upsert_staff
-from queueing.errors import TicketNotValid
 from queueing.models import DeviceKind, Ticket, TicketKind, TicketStatus
+from queueing.refusals import TicketNotValid
 from tests.helpers import waiting
+from tests.helpers.chromium import chromium_or_skip, launch_chromium
+from tests.helpers.forms import book_form, local_start, manage_token
 from tests.helpers.page_checks import assert_accessible
 
 if TYPE_CHECKING:
-    from conftest import LiveServer
+    from tests.helpers.live_server import LiveServer
 
 pytestmark = pytest.mark.browser
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter as Tally
 from datetime import timedelta
 
@@ -12,10 +11,13 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from booking.database import db
-from booking.importer import import_offices
 from booking.models import Booking, BookingSlot, BookingStatus, Office
-from tests.conftest import ADMITTED, CSRF_RE, LiveServer
+from okienko.database import db
+from tests.helpers.admission import ADMITTED
+from tests.helpers.factories import MakeOffice, MakeService
+from tests.helpers.forms import CSRF_RE
+from tests.helpers.live_server import LiveServer
+from tests.helpers.race import race
 
 THREADS = 50
 
@@ -28,25 +30,6 @@ def first_free_start(base: str, office: str, service: str) -> str:
     days = [d for d in response.json()["days"] if d["starts"]]
     assert days, "the demo office should have free times in the next two weeks"
     return days[0]["starts"][0]
-
-
-def race(count: int, attempt) -> list[requests.Response]:
-    """Run ``attempt(i)`` in ``count`` threads released at the same instant."""
-    barrier = threading.Barrier(count)
-    results: list[requests.Response | None] = [None] * count
-
-    def run(i: int) -> None:
-        prepared = attempt.prepare(i) if hasattr(attempt, "prepare") else None
-        barrier.wait()
-        results[i] = attempt(i, prepared)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    assert all(r is not None for r in results)
-    return results  # type: ignore[return-value]
 
 
 def assert_no_overlap(app: Flask) -> None:
@@ -144,42 +127,18 @@ def test_fifty_residents_race_through_the_booking_form(any_app: Flask) -> None:
     assert_no_overlap(any_app)
 
 
-def single_counter_office(app: Flask) -> None:
-    """An office with one counter and a 45-minute service on a 15-minute grid."""
-    with app.app_context():
-        import_offices(
-            db.session,
-            {
-                "office": [
-                    {
-                        "slug": "one-counter",
-                        "name": "One counter",
-                        "address": "Test 1",
-                        "timezone": "Europe/Warsaw",
-                        "country": "PL",
-                        "slot_minutes": 15,
-                        "min_notice_minutes": 0,
-                        "hours": [
-                            {
-                                "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-                                "open": "00:00",
-                                "close": "23:45",
-                            }
-                        ],
-                        "services": [
-                            {"key": "long", "prefix": "L", "duration": 45, "name": {"en": "Long"}}
-                        ],
-                        "counters": [{"name": "Only", "services": "*"}],
-                    }
-                ]
-            },
-        )
-        db.session.commit()
-
-
-def test_overlapping_starts_on_one_counter_give_one_booking(any_app: Flask) -> None:
+def test_overlapping_starts_on_one_counter_give_one_booking(
+    any_app: Flask, make_office: MakeOffice, make_service: MakeService
+) -> None:
     """45-minute visits starting 15 minutes apart overlap: of each racing group one wins."""
-    single_counter_office(any_app)
+    office = make_office(
+        "one-counter",
+        timezone="Europe/Warsaw",
+        min_notice_minutes=0,
+        hours={"daily": "00:00-23:45"},
+        counters=["Only"],
+    )
+    make_service(office, "long", prefix="L", duration=45, name={"en": "Long"})
     with LiveServer(any_app) as server:
         days = requests.get(
             f"{server.url}/api/v1/offices/one-counter/services/long/availability", timeout=10

@@ -48,23 +48,14 @@ from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from booking.app import create_app
-from booking.database import db
 from booking.importer import import_offices
+from okienko.app import create_app
+from okienko.database import db
 from queueing import display, events
-from tests import live_floor
-from tests.conftest import (
-    IN_CI,
-    LiveServer,
-    drop_pg_database,
-    make_app,
-    new_pg_database,
-    pg_url,
-)
-from tests.conftest import _base_config as base_config
-from tests.helpers.services import PrivateRedis
-from tests.helpers.waiting import wait_until
-from tests.live_floor import (
+from tests.helpers import live_floor
+from tests.helpers.apps import base_config, make_app
+from tests.helpers.ci import IN_CI
+from tests.helpers.live_floor import (
     Clerk,
     Floor,
     Kiosk,
@@ -76,6 +67,10 @@ from tests.live_floor import (
     office_open_now,
     staff_floor,
 )
+from tests.helpers.live_server import LiveServer
+from tests.helpers.postgres import drop_pg_database, new_pg_database, pg_url
+from tests.helpers.services import PrivateRedis
+from tests.helpers.waiting import wait_until
 
 OFFICE = "lobby-live"
 SECRET_KEY = "display-stream-test-" + "x" * 40

@@ -17,11 +17,13 @@ import time_machine
 from flask import Flask
 from sqlalchemy import text
 
-from booking import doctor
-from booking.app import create_app
-from booking.database import db
-from booking.doctor import OK, PROBLEM, WARNING, Finding, run_checks
-from tests.conftest import Mailbox, _base_config, free_port, make_app
+from okienko import doctor
+from okienko.app import create_app
+from okienko.database import db
+from okienko.doctor import OK, PROBLEM, WARNING, Finding, run_checks
+from tests.helpers.apps import base_config, make_app
+from tests.helpers.mailbox import Mailbox
+from tests.helpers.ports import free_port
 from tests.helpers.services import PrivateRedis
 
 GOOD_KEY = "doctor-" + "k" * 40
@@ -45,7 +47,7 @@ def app_with_the_key_of_the_environment(request: pytest.FixtureRequest, tmp_path
     the environment, or generated into the instance folder (no key in ``create_app``'s)."""
     database = tmp_path / "keyless.db"
     shutil.copy(request.getfixturevalue("sqlite_template"), database)
-    config = _base_config(tmp_path, f"sqlite:///{database}")
+    config = base_config(tmp_path, f"sqlite:///{database}")
     del config["SECRET_KEY"]
     app = create_app(config)
 
@@ -97,7 +99,7 @@ def test_database_reachable_and_migrated(request: pytest.FixtureRequest, tmp_pat
 
 def test_database_unreachable(request: pytest.FixtureRequest, tmp_path: Path) -> None:
     url = f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none?connect_timeout=2"
-    app = create_app(_base_config(tmp_path, url))
+    app = create_app(base_config(tmp_path, url))
     [finding] = findings(app, "database")
     assert finding.status == PROBLEM and "cannot connect" in finding.message
     assert "DATABASE_URL" in finding.fix
@@ -111,7 +113,7 @@ def test_database_that_never_answers_is_given_up_on(
     monkeypatch.setattr(doctor, "CONNECT_TIMEOUT_SECONDS", 2)
     silent = socket.create_server(("127.0.0.1", 0))  # the kernel accepts; nobody answers
     port = silent.getsockname()[1]
-    app = create_app(_base_config(tmp_path, f"postgresql+psycopg://nobody@127.0.0.1:{port}/x"))
+    app = create_app(base_config(tmp_path, f"postgresql+psycopg://nobody@127.0.0.1:{port}/x"))
     found: list[Finding] = []
 
     def check() -> None:
@@ -130,7 +132,7 @@ def test_database_that_never_answers_is_given_up_on(
 
 
 def test_database_not_migrated(tmp_path: Path) -> None:
-    app = create_app(_base_config(tmp_path, f"sqlite:///{tmp_path / 'empty.db'}"))
+    app = create_app(base_config(tmp_path, f"sqlite:///{tmp_path / 'empty.db'}"))
     [finding] = findings(app, "migrations")
     assert finding.status == PROBLEM and "db upgrade" in finding.fix
     assert "revision none" in finding.message
@@ -297,7 +299,7 @@ def test_scheduler_stopped_long_ago(request: pytest.FixtureRequest, tmp_path: Pa
 
 def test_scheduler_started_by_the_app_beats(request: pytest.FixtureRequest, tmp_path: Path):
     """The real scheduler leaves the rows the check reads."""
-    from booking import scheduler
+    from okienko import scheduler
 
     app = doctor_app(request, tmp_path)
     scheduler.start(app)

@@ -3,51 +3,25 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from datetime import UTC, datetime
 
 import pytest
 import time_machine
 from flask import Flask
 
-from booking.database import db
-from booking.importer import import_offices
+from tests.helpers.factories import MakeOffice, MakeService
+from tests.helpers.forms import book_form, manage_token
 
-NIGHT_OFFICE = """
-[[office]]
-slug = "night-desk"
-name = "Night desk (test)"
-address = "Test street 1, Warszawa"
-timezone = "Europe/Warsaw"
-country = "PL"
-language = "pl"
-slot_minutes = 15
-min_notice_minutes = 0
-max_days_ahead = 30
-
-[[office.hours]]
-days = ["sun"]
-open = "00:00"
-close = "06:00"
-
-[[office.services]]
-key = "night"
-prefix = "N"
-duration = 15
-name = { pl = "Dyżur nocny", cs = "Noční služba", en = "Night service" }
-
-[[office.counters]]
-name = "Window 1"
-services = "*"
-"""
 TIME_RE = re.compile(r'class="time" href="[^"]*start=([^"&]+)[^"]*">([^<]+)<')
 
 
 @pytest.fixture
-def night(app: Flask) -> Flask:
-    with app.app_context():
-        import_offices(db.session, tomllib.loads(NIGHT_OFFICE))
-        db.session.commit()
+def night(app: Flask, make_office: MakeOffice, make_service: MakeService) -> Flask:
+    """A night desk in Warsaw, open on Sundays 00:00-06:00: the nights the clocks change."""
+    office = make_office(
+        "night-desk", timezone="Europe/Warsaw", hours={"sun": "00:00-06:00"}, min_notice_minutes=0
+    )
+    make_service(office, "night", duration=15)
     return app
 
 
@@ -95,8 +69,6 @@ def test_the_autumn_change_tells_the_repeated_hour_apart(night: Flask, lang: str
 def test_the_booking_form_and_the_manage_page_name_the_zone_of_a_repeated_time(
     night: Flask, lang: str
 ) -> None:
-    from tests.conftest import book_form, manage_token
-
     summer, winter = ZONES[lang]
     with time_machine.travel(datetime(2026, 10, 20, 10, tzinfo=UTC), tick=False):
         client = night.test_client()

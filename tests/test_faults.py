@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from booking.app import create_app
-from booking.database import db
 from booking.importer import DEMO_FILE, load_file
-from tests.conftest import _base_config
+from okienko.app import create_app
+from okienko.database import db
+from tests.helpers.apps import base_config, make_app
+from tests.helpers.ports import free_port
 from tests.helpers.services import PrivatePostgres, PrivateRedis
 from tests.helpers.waiting import wait_until
 
@@ -35,7 +36,7 @@ def test_requests_after_a_postgresql_restart_succeed(
     from flask_migrate import upgrade
 
     url = private_postgres.create_database("okienko")
-    app = create_app(_base_config(tmp_path, url))
+    app = create_app(base_config(tmp_path, url))
     with app.app_context():
         upgrade()
         load_file(db.session, DEMO_FILE)
@@ -61,7 +62,7 @@ def test_requests_after_a_postgresql_restart_succeed(
 
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    from booking.extensions import limiter
+    from okienko.extensions import limiter
 
     server = PrivateRedis(tmp_path)
     server.start()
@@ -73,8 +74,6 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
 
 
 def limited_app(tmp_path: Path, request: pytest.FixtureRequest, **config: object) -> Flask:
-    from tests.conftest import make_app
-
     return make_app(request, tmp_path, "sqlite", RATELIMIT_ENABLED=True, **config)
 
 
@@ -101,7 +100,7 @@ class Records(logging.Handler):
         self.records.append(record)
 
     def __enter__(self) -> list[logging.LogRecord]:
-        for name in ("flask-limiter", "booking.app", "queueing.events"):
+        for name in ("flask-limiter", "okienko.app", "queueing.events"):
             logging.getLogger(name).disabled = False
         logging.getLogger().addHandler(self)
         return self.records
@@ -161,8 +160,6 @@ def gunicorn_output(
     import uuid
 
     import requests
-
-    from tests.conftest import free_port
 
     run = uuid.uuid4().hex[:8]
     database = tmp_path / f"gunicorn-{run}.db"

@@ -12,14 +12,17 @@ import vobject
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import book_form, csrf_token, local_start, manage_token
+from tests.helpers.factories import MadeService, MakeBooking, MakeOffice, MakeService
+from tests.helpers.forms import csrf_token, local_start
 
 PRAGUE = ZoneInfo("Europe/Prague")
-OFFICE, SERVICE = "plzen-kontaktni-misto", "volne-byty"
 
 
-def book(client: FlaskClient, start: str, **kw) -> str:
-    return manage_token(book_form(client, OFFICE, SERVICE, start, **kw))
+@pytest.fixture
+def service(make_office: MakeOffice, make_service: MakeService) -> MadeService:
+    """30-minute visits at an office in Prague's time zone."""
+    office = make_office(timezone="Europe/Prague", address="Jagellonská 8, 301 00 Plzeň")
+    return make_service(office, duration=30)
 
 
 def ics_event(client: FlaskClient, token: str) -> tuple[bytes, icalendar.Event]:
@@ -56,13 +59,13 @@ def both_parsers(body: bytes) -> tuple[datetime, datetime, str, int]:
     ],
 )
 def test_ics_times_match_the_booked_slot_across_the_clock_change(
-    app: Flask, today: datetime, days: list[str]
+    app: Flask, service: MadeService, make_booking: MakeBooking, today: datetime, days: list[str]
 ) -> None:
     with time_machine.travel(today, tick=True):
         client = app.test_client()
         for i, day in enumerate(days):
             start = local_start(day, "16:30", "Europe/Prague")
-            token = book(client, start, email=f"r{i}@example.cz")
+            token = make_booking(service, start, email=f"r{i}@example.cz").token
             body, event = ics_event(client, token)
             dtstart, dtend, _uid, sequence = both_parsers(body)
             assert dtstart.astimezone(UTC) == datetime.fromisoformat(start)
@@ -74,16 +77,18 @@ def test_ics_times_match_the_booked_slot_across_the_clock_change(
             assert sequence == 0
 
 
-def test_ics_carries_no_personal_data_and_says_where(app: Flask) -> None:
+def test_ics_carries_no_personal_data_and_says_where(
+    app: Flask, service: MadeService, make_booking: MakeBooking
+) -> None:
     with time_machine.travel(datetime(2026, 3, 20, 9, tzinfo=UTC), tick=True):
         client = app.test_client()
-        token = book(
-            client,
+        token = make_booking(
+            service,
             local_start("2026-03-23", "09:00", "Europe/Prague"),
             name="Zdeňka Nováková",
             email="zdenka.novakova@example.cz",
             phone="+420 601 123 456",
-        )
+        ).token
         body, event = ics_event(client, token)
     text = body.decode()
     for personal in ("Zdeňka", "Nováková", "zdenka", "601", "123 456", token):
@@ -92,10 +97,12 @@ def test_ics_carries_no_personal_data_and_says_where(app: Flask) -> None:
     assert icalendar.Calendar.from_ical(body)["METHOD"] == "PUBLISH"
 
 
-def test_reschedule_and_cancel_keep_the_uid_and_raise_the_sequence(app: Flask) -> None:
+def test_reschedule_and_cancel_keep_the_uid_and_raise_the_sequence(
+    app: Flask, service: MadeService, make_booking: MakeBooking
+) -> None:
     with time_machine.travel(datetime(2026, 3, 20, 9, tzinfo=UTC), tick=True):
         client = app.test_client()
-        token = book(client, local_start("2026-03-23", "09:00", "Europe/Prague"))
+        token = make_booking(service, local_start("2026-03-23", "09:00", "Europe/Prague")).token
         first, _ = ics_event(client, token)
         _, _, uid, sequence = both_parsers(first)
         new_start = local_start("2026-03-30", "10:00", "Europe/Prague")

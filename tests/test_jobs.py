@@ -7,7 +7,9 @@ Two real scheduler processes at once still send each reminder once.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import pickle
 import re
 import subprocess
 import sys
@@ -24,21 +26,30 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from booking import jobs, outbox, scheduler
-from booking.database import db, utcnow
+from booking import tasks
 from booking.models import (
     AdmissionCheck,
     Booking,
     BookingSlot,
     BookingStatus,
     BookingToken,
-    QueuedMail,
 )
+from okienko import outbox, scheduler
+from okienko.database import db, utcnow
+from okienko.models import QueuedMail
 from queueing.models import AuditEntry, Ticket, TicketKind, TicketStatus
-from tests.conftest import Mailbox, book_form, csrf_token, local_start, manage_token
+from tests.helpers.floor import (
+    KOSZALIN,
+    Clerk,
+    check_in,
+    signed_in_device,
+    take_number,
+    ticket_id_of,
+)
+from tests.helpers.forms import book_form, csrf_token, local_start, manage_token
+from tests.helpers.mailbox import Mailbox
+from tests.helpers.mailbox import outbox as outbox_files
 from tests.helpers.waiting import wait_until
-from tests.test_api import outbox as outbox_files
-from tests.test_floor import KOSZALIN, Clerk, signed_in_device, take_number, ticket_id_of
 
 ROOT = Path(__file__).resolve().parent.parent
 PLZEN, FLATS = "plzen-kontaktni-misto", "volne-byty"  # Mon and Wed 8-17, 30-minute visits
@@ -125,7 +136,7 @@ def test_a_reminder_claimed_by_another_scheduler_meanwhile_is_not_sent_again(
     """The other scheduler claims the booking between this one's listing and its claim."""
     app = any_app
     book(app, "2026-11-25", "10:00", "pl", "jan@example.com", at("2026-11-20", "09:00"))
-    listed = jobs.due_reminders
+    listed = tasks.due_reminders
 
     def listed_then_claimed_elsewhere(session: Any, now: datetime) -> list[Any]:
         due = listed(session, now)
@@ -138,7 +149,7 @@ def test_a_reminder_claimed_by_another_scheduler_meanwhile_is_not_sent_again(
             )
         return due
 
-    monkeypatch.setattr(jobs, "due_reminders", listed_then_claimed_elsewhere)
+    monkeypatch.setattr(tasks, "due_reminders", listed_then_claimed_elsewhere)
     assert run(app, "reminders", at("2026-11-24", "16:30")) == 0
     with app.app_context():
         reminders_queued = db.session.scalar(
@@ -222,7 +233,6 @@ def test_a_visit_not_checked_in_becomes_a_no_show_and_frees_the_rest_of_its_time
         assert missed.status_code == came.status_code == 201
     with time_machine.travel(at("2026-10-26", "09:50", WARSAW), tick=False):
         kiosk = signed_in_device(app)
-        from tests.test_floor import check_in
 
         assert check_in(kiosk, came.get_json()["code"]).status_code == 302
     assert run(app, "no_shows", at("2026-10-26", "10:15", WARSAW)) == 0  # still in the window
@@ -492,7 +502,7 @@ def test_two_scheduler_processes_send_each_reminder_once(any_app: Flask, smtp: M
     try:
         # Both processes have taken up the reminders run: each has moved its next run on by
         # the job's interval (first stored as "at once", a few seconds after ``now``).
-        moved_on = now + timedelta(seconds=scheduler.JOBS["reminders"][0] / 2)
+        moved_on = now + timedelta(seconds=scheduler.JOBS["reminders"].every.total_seconds() / 2)
         for table in tables:
             wait_until(
                 lambda table=table: (stored_next_run(app, "reminders", table) or now) > moved_on,
@@ -525,9 +535,11 @@ def test_a_run_missed_while_the_scheduler_was_down_is_made_up_once(app: Flask) -
     store holds once the scheduler has stopped, rather than waiting a while.
     """
     runs: list[str] = []
-    original = dict(scheduler.JOBS)
-    for name, (seconds, _work) in original.items():
-        scheduler.JOBS[name] = (seconds, lambda s, n, c, name=name: runs.append(name) or 0)
+    original = dict(scheduler.collect(app))
+    for name, planned in original.items():
+        scheduler.JOBS[name] = dataclasses.replace(
+            planned, work=lambda s, n, c, name=name: runs.append(name) or 0
+        )
     others = [name for name in original if name != "retention"]  # all due every few minutes
     start = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
     try:
@@ -561,5 +573,50 @@ def test_a_run_missed_while_the_scheduler_was_down_is_made_up_once(app: Flask) -
         assert runs.count("retention") == 2
         following = stored_next_run(app, "retention") - (first_next + timedelta(hours=3))
         assert abs(following) < timedelta(milliseconds=1)  # kept as a float timestamp
+    finally:
+        scheduler.JOBS.update(original)
+
+
+def test_a_job_stored_under_a_function_path_that_is_gone_is_stored_afresh(app: Flask) -> None:
+    """Job stores kept from before the scheduler moved (``booking.scheduler:run_job``,
+    today ``okienko.scheduler:run_job``): the scheduler still starts, and runs the job."""
+    runs: list[str] = []
+    original = dict(scheduler.collect(app))
+    for name, planned in original.items():
+        scheduler.JOBS[name] = dataclasses.replace(
+            planned, work=lambda s, n, c, name=name: runs.append(name) or 0
+        )
+    start = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    table = scheduler.JOBSTORE_TABLE
+
+    def stored_function() -> str:
+        with app.app_context(), db.engine.connect() as connection:
+            state = connection.execute(
+                text(f"SELECT job_state FROM {table} WHERE id = 'retention'")
+            ).scalar_one()
+        return pickle.loads(state)["func"]
+
+    try:
+        with time_machine.travel(start, tick=True):
+            scheduler.start(app)
+            wait_until(lambda: "retention" in runs, message="a new job did not run at once")
+            scheduler.stop(app)
+        assert stored_function() == "okienko.scheduler:run_job"
+        with app.app_context(), db.engine.begin() as connection:
+            state = pickle.loads(
+                connection.execute(
+                    text(f"SELECT job_state FROM {table} WHERE id = 'retention'")
+                ).scalar_one()
+            )
+            state["func"] = "booking.scheduler:run_job"
+            connection.execute(
+                text(f"UPDATE {table} SET job_state = :state WHERE id = 'retention'"),
+                {"state": pickle.dumps(state, pickle.HIGHEST_PROTOCOL)},
+            )
+        with time_machine.travel(start + timedelta(minutes=10), tick=True):
+            scheduler.start(app)
+            wait_until(lambda: runs.count("retention") == 2, message="the job did not run")
+            scheduler.stop(app)
+        assert stored_function() == "okienko.scheduler:run_job"
     finally:
         scheduler.JOBS.update(original)

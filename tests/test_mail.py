@@ -12,9 +12,12 @@ import zxingcpp
 from flask import Flask
 from PIL import Image
 
-from booking.tickets import verify_ticket
-from tests.conftest import Mailbox, book_form, csrf_token, free_port, local_start, manage_token
+from booking.qr import verify_ticket
+from tests.helpers.forms import book_form, csrf_token, local_start, manage_token
+from tests.helpers.live_server import LiveServer
+from tests.helpers.mailbox import Mailbox
 from tests.helpers.payloads import booking_payload
+from tests.helpers.ports import free_port
 
 TODAY = datetime(2026, 3, 20, 9, tzinfo=UTC)
 
@@ -144,8 +147,6 @@ def test_a_slow_mail_server_holds_up_nobody_else(app: Flask) -> None:
     import threading
 
     import requests
-
-    from tests.conftest import LiveServer
 
     box = HeldMailbox()
     box.controller.start()

@@ -16,11 +16,13 @@ from flask import Flask
 from PIL import Image
 from sqlalchemy import select
 
-from booking.database import db
 from booking.models import Booking, Office
 from booking.notifications import reminder_message
-from booking.tickets import verify_ticket
-from tests.conftest import Mailbox, book_form, csrf_token, local_start, manage_token
+from booking.qr import verify_ticket
+from okienko.database import db
+from tests.helpers.factories import MakeBooking, MakeOffice, MakeService
+from tests.helpers.forms import book_form, csrf_token, local_start, manage_token
+from tests.helpers.mailbox import Mailbox
 
 TODAY = datetime(2026, 3, 20, 9, tzinfo=UTC)  # a Friday
 PLZEN, SERVICE = "plzen-kontaktni-misto", "volne-byty"
@@ -126,11 +128,13 @@ def test_a_refusal_at_booking_has_the_headers_too(app: Flask, smtp: Mailbox) -> 
     assert not [p for p in message.walk() if p.get_content_type() == "image/png"]
 
 
-def test_the_reminder_shows_the_qr_inline(app: Flask, smtp: Mailbox) -> None:
-    use_smtp(app, smtp.port)
+def test_the_reminder_shows_the_qr_inline(
+    app: Flask, make_office: MakeOffice, make_service: MakeService, make_booking: MakeBooking
+) -> None:
+    service = make_service(make_office(timezone="Europe/Prague"))  # an office without e-mail
     start = local_start("2026-03-23", "11:00", "Europe/Prague")
     with time_machine.travel(TODAY, tick=True):
-        manage_token(book_form(app.test_client(), PLZEN, SERVICE, start))
+        make_booking(service, start)
         with app.test_request_context():
             booking = db.session.scalar(select(Booking))
             message = reminder_message(db.session, booking, TODAY)

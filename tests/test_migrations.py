@@ -11,9 +11,9 @@ from flask import Flask
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import Column, Integer, MetaData, text
 
-from booking.database import db
-from tests.conftest import book_form, local_start, manage_token
-from tests.test_floor import NOW, signed_in_device, walk_in
+from okienko.database import db
+from tests.helpers.factories import MakeBooking, MakeOffice, MakeService, MakeTicket
+from tests.helpers.forms import local_start
 
 
 def schema_diff(app: Flask, metadata: MetaData | None = None) -> list:
@@ -43,14 +43,21 @@ def test_a_model_change_without_migration_is_noticed(app: Flask) -> None:
     assert any("not_migrated" in str(change) for change in schema_diff(app, metadata))
 
 
-def test_migrating_down_and_up_keeps_bookings_cells_and_tickets(any_app: Flask) -> None:
+def test_migrating_down_and_up_keeps_bookings_cells_and_tickets(
+    any_app: Flask,
+    make_office: MakeOffice,
+    make_service: MakeService,
+    make_booking: MakeBooking,
+    make_ticket: MakeTicket,
+) -> None:
     """On SQLite batch mode rebuilds tables; with foreign keys enforced that would delete
     the rows pointing at them (a booking's cells) or fail. Nothing is lost either way."""
+    office = make_office(slot_minutes=30)
+    service = make_service(office, duration=30)  # one cell of the grid
     with time_machine.travel(datetime(2026, 11, 20, 9, tzinfo=UTC), tick=False):
-        start = local_start("2026-11-25", "10:00", "Europe/Prague")
-        manage_token(book_form(any_app.test_client(), "plzen-kontaktni-misto", "volne-byty", start))
-    with time_machine.travel(NOW, tick=False):
-        walk_in(signed_in_device(any_app))
+        make_booking(service, local_start("2026-11-25", "10:00", "Europe/Warsaw"))
+    with time_machine.travel(datetime(2026, 11, 25, 9, tzinfo=UTC), tick=False):
+        make_ticket(office, service)
     tables = ("booking", "booking_slot", "ticket", "counter_service", "service", "office")
 
     def counts() -> dict[str, int]:

@@ -18,12 +18,12 @@ from sqlalchemy import select
 
 from booking import slots
 from booking.availability import schedule_for
-from booking.database import db
 from booking.models import Office
 from booking.slots import HoursRule, Schedule, opening_intervals
+from okienko.database import db
 from queueing.models import DeviceKind
+from tests.helpers.floor import Clerk, error_of, signed_in_device, take_number, walk_in
 from tests.helpers.office_files import import_office
-from tests.test_floor import Clerk, error_of, signed_in_device, take_number, walk_in
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = "demo-always-open"
@@ -255,9 +255,10 @@ def test_device_link_help_says_the_link_is_reusable_and_how_to_revoke_it(app: Fl
     # And that is what happens: two browsers sign in with one link, twice each; a new link
     # for the same device stops the old one and signs its browsers out.
     with app.app_context():
-        from queueing.cli import office_by_slug, replace_device
+        from booking.cli import find_office
+        from queueing.cli import replace_device
 
-        old = replace_device(office_by_slug(DEMO), DeviceKind.KIOSK, "Kiosk 9")
+        old = replace_device(find_office(DEMO), DeviceKind.KIOSK, "Kiosk 9")
         db.session.commit()
     old = old[old.index("/device/") :]
     browsers = [app.test_client(), app.test_client()]
@@ -265,7 +266,7 @@ def test_device_link_help_says_the_link_is_reusable_and_how_to_revoke_it(app: Fl
         assert browser.get(old).headers["Location"].endswith("/kiosk/")
         assert browser.get("/kiosk/").status_code == 200
     with app.app_context():
-        new = replace_device(office_by_slug(DEMO), DeviceKind.KIOSK, "Kiosk 9")
+        new = replace_device(find_office(DEMO), DeviceKind.KIOSK, "Kiosk 9")
         db.session.commit()
     new = new[new.index("/device/") :]
     assert browsers[0].get("/kiosk/").status_code == 403

@@ -9,10 +9,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from booking.app import create_app
-from booking.config import from_environment
-from booking.database import db
 from booking.models import Office
+from okienko.app import create_app
+from okienko.config import from_environment
+from okienko.database import db
 from tests.helpers.office_files import import_office
 
 

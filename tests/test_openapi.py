@@ -9,17 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ADMITTED, make_app
 from flask import Flask
 from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
-from test_api import OFFICE, SERVICE, body, free_starts, local_today, some_starts
 from werkzeug.test import TestResponse
 
 from booking.openapi import spec
+from tests.helpers.admission import ADMITTED
+from tests.helpers.api import OFFICE, SERVICE, body, free_starts, local_today, some_starts
+from tests.helpers.apps import make_app
 
 PREFIX = "/api/v1"
 SPEC = spec()

@@ -11,10 +11,10 @@ import time_machine
 from flask import Flask
 from sqlalchemy import func, select
 
-from booking.database import db
 from booking.models import Booking, Office
 from booking.openapi import spec
-from tests.conftest import book_form, local_start, manage_token
+from okienko.database import db
+from tests.helpers.forms import book_form, local_start, manage_token
 
 TODAY = datetime(2026, 11, 20, 9, tzinfo=UTC)  # a Friday
 KOSZALIN, RATY = "koszalin-zbm", "raty"

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import drop_pg_database, free_port, new_pg_database, pg_url
+from tests.helpers.ports import free_port
+from tests.helpers.postgres import drop_pg_database, new_pg_database, pg_url
 from tests.helpers.waiting import WaitTimeout, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent

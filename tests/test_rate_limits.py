@@ -15,8 +15,9 @@ from flask import Flask
 
 from booking.admission import DEFAULT_QUESTIONS
 from booking.models import BookingStatus
-from tests.conftest import book_form, csrf_token, local_start, make_app, manage_token
+from tests.helpers.apps import make_app
 from tests.helpers.bookings import booking_of
+from tests.helpers.forms import book_form, csrf_token, local_start, manage_token
 from tests.helpers.payloads import booking_payload
 
 TODAY = datetime(2026, 3, 20, 9, tzinfo=UTC)  # a Friday

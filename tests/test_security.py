@@ -9,9 +9,12 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 
-from booking.database import db
-from queueing.cli import office_by_slug, upsert_staff
-from tests.conftest import csrf_token
+from booking.cli import find_office
+from okienko.database import db
+from queueing.cli import upsert_staff
+from tests.helpers.apps import make_app
+from tests.helpers.floor import Clerk, signed_in_device, status_token, walk_in
+from tests.helpers.forms import csrf_token
 from tests.helpers.payloads import booking_payload
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,7 +23,7 @@ PASSWORD = "Okienko-test-2026"
 
 def log_in(app: Flask, next_url: str) -> object:
     with app.app_context():
-        upsert_staff(office_by_slug("koszalin-zbm"), "anna", "Anna Nowak", PASSWORD)
+        upsert_staff(find_office("koszalin-zbm"), "anna", "Anna Nowak", PASSWORD)
         db.session.commit()
     client = app.test_client()
     token = csrf_token(client, "/counter/login")
@@ -74,7 +77,7 @@ def test_login_keeps_a_same_site_path_with_its_query(app: Flask) -> None:
 def test_a_tab_in_next_is_not_an_open_redirect_through_the_browser(app: Flask) -> None:
     """The raw query of the issue: ``next=/%09/evil.example`` gave ``Location: //evil.example/``."""
     with app.app_context():
-        upsert_staff(office_by_slug("koszalin-zbm"), "anna", "Anna Nowak", PASSWORD)
+        upsert_staff(find_office("koszalin-zbm"), "anna", "Anna Nowak", PASSWORD)
         db.session.commit()
     for raw in ("next=/%09/evil.example", "next=/%0A/evil.example", "next=/%0D%0AX:%20y"):
         client = app.test_client()
@@ -168,7 +171,6 @@ def page_families(app: Flask) -> dict[str, object]:
     import time_machine
 
     from queueing.models import DeviceKind
-    from tests.test_floor import Clerk, signed_in_device, status_token, walk_in
 
     with time_machine.travel(datetime(2026, 11, 25, 9, tzinfo=UTC), tick=True):
         client = app.test_client()
@@ -241,8 +243,6 @@ def test_the_session_cookie_works_over_plain_http_by_default(app: Flask) -> None
 def test_hsts_and_secure_cookies_behind_https(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    from tests.conftest import make_app
-
     secure = make_app(request, tmp_path, "sqlite", SESSION_COOKIE_SECURE=True)
     response = secure.test_client().get("/counter/login", base_url="https://localhost")
     assert response.status_code == 200

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import select
 
-from booking.codes import hash_token
-from booking.database import db
 from booking.models import Booking
+from okienko.database import db
+from okienko.tokens import hash_token
 
 
 def booking_of(app: Flask, token: str) -> Booking:

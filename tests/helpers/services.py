@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import IN_CI, free_port
+from tests.helpers.ci import IN_CI
+from tests.helpers.ports import free_port
 from tests.helpers.waiting import wait_until
 
 

@@ -26,6 +26,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.pool import NullPool
 
+from . import scheduler
 from .database import db
 
 OK, WARNING, PROBLEM = "ok", "warning", "PROBLEM"
@@ -66,7 +67,7 @@ def workers_from_environment() -> int | None:
 
 def limits_from_environment() -> dict[str, Any]:
     """The rate-limit settings a web worker started with this environment has: the rule of
-    ``booking.config.from_environment`` (RATELIMIT_STORAGE_URI, else REDIS_URL, else
+    ``okienko.config.from_environment`` (RATELIMIT_STORAGE_URI, else REDIS_URL, else
     memory://), for gunicorn's master, which loads no app."""
     enabled = os.environ.get("RATELIMIT_ENABLED")
     return {
@@ -108,7 +109,7 @@ def warn_unshared_limits(workers: int, log: Callable[[str], object]) -> bool:
 
 # ------------------------------------------------------------------------ the secret key
 
-# SECRET_KEY_SOURCE as ``booking.config`` sets it for a key it generated into the instance
+# SECRET_KEY_SOURCE as ``okienko.config`` sets it for a key it generated into the instance
 # folder (each installation, or each machine, would have a key of its own).
 GENERATED_PREFIX = "generated"
 
@@ -312,22 +313,24 @@ def check_mail(config: Mapping[str, Any]) -> Iterator[Finding]:
 
 def check_scheduler(now: datetime) -> Iterator[Finding]:
     """The scheduler's heartbeat: its jobs' next run times, which it moves on at every run."""
-    from .scheduler import JOBS, JOBSTORE_TABLE
+    jobs = scheduler.collect(current_app)
 
     try:
         with connect() as connection:
-            rows = connection.execute(text(f"SELECT id, next_run_time FROM {JOBSTORE_TABLE}")).all()
+            rows = connection.execute(
+                text(f"SELECT id, next_run_time FROM {scheduler.JOBSTORE_TABLE}")
+            ).all()
     except Exception as exc:
         yield Finding("scheduler", PROBLEM, f"cannot read its jobs: {first_line(exc)}")
         return
-    due = {name: when for name, when in rows if name in JOBS and when is not None}
+    due = {name: when for name, when in rows if name in jobs and when is not None}
     start = "start it: flask --app wsgi scheduler (one process; see README, The scheduler)"
     if not due:
         yield Finding("scheduler", PROBLEM, "has never run (no scheduled jobs stored)", start)
         return
     # A running scheduler moves each job's next run on when it runs it: the last heartbeat
     # is a job's next run time less its interval.
-    last = max(when - JOBS[name][0] for name, when in due.items())
+    last = max(when - jobs[name].every.total_seconds() for name, when in due.items())
     overdue = now.timestamp() - min(due.values())
     ago = max(0, round(now.timestamp() - last))
     if overdue > HEARTBEAT_GRACE_SECONDS:

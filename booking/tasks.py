@@ -1,4 +1,4 @@
-"""Scheduled work on bookings: reminders, no-shows, retention, mail retries.
+"""Scheduled work on bookings: reminders and retention.
 
 Each job claims its rows with a conditional UPDATE before it acts (a reminder:
 set ``reminder_sent_at`` where it is still empty), so two scheduler processes
@@ -15,22 +15,19 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from . import admission, notifications, outbox
-from .codes import hash_token, new_token
-from .models import (
-    Booking,
-    BookingMode,
-    BookingSlot,
-    BookingStatus,
-    BookingToken,
-    QueuedMail,
-)
+from okienko import outbox
+from okienko.database import rows_changed
+from okienko.models import QueuedMail
+from okienko.scheduler import job
+from okienko.tokens import hash_token, new_token
+
+from . import admission, notifications
+from .models import Booking, BookingStatus, BookingToken
 
 BATCH = 500
-NO_SHOW_LOOKBACK = timedelta(days=14)  # a scheduler down for days still marks them
 log = logging.getLogger(__name__)
 
 
@@ -72,21 +69,24 @@ def visit_day_start(booking: Booking) -> datetime:
     return datetime.combine(booking.starts_at.astimezone(zone).date(), time(0), zone)
 
 
+@job("reminders", every=timedelta(minutes=5))
 def send_reminders(session: Session, now: datetime, config: Mapping[str, Any]) -> int:
     """Remind every booking whose reminder time has come, once; how many were queued."""
     queued = []
     for booking_id, starts_at in due_reminders(session, now):
-        claimed = session.execute(
-            update(Booking)
-            .where(
-                Booking.id == booking_id,
-                Booking.reminder_sent_at.is_(None),
-                Booking.status == BookingStatus.BOOKED,
-                Booking.starts_at == starts_at,  # not moved since it was listed
+        claimed = rows_changed(
+            session.execute(
+                update(Booking)
+                .where(
+                    Booking.id == booking_id,
+                    Booking.reminder_sent_at.is_(None),
+                    Booking.status == BookingStatus.BOOKED,
+                    Booking.starts_at == starts_at,  # not moved since it was listed
+                )
+                .values(reminder_sent_at=now)
+                .execution_options(synchronize_session=False)
             )
-            .values(reminder_sent_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         if claimed != 1:  # another scheduler was first, or the booking changed meanwhile
             session.rollback()
             continue
@@ -103,53 +103,6 @@ def send_reminders(session: Session, now: datetime, config: Mapping[str, Any]) -
     for mail_id in queued:
         outbox.send(session, mail_id, config)
     return len(queued)
-
-
-def mark_no_shows(session: Session, now: datetime) -> int:
-    """Visits not checked in by the end of their check-in window: the rest of the time is freed."""
-    candidates = session.scalars(
-        select(Booking).where(
-            Booking.status == BookingStatus.BOOKED,
-            Booking.mode == BookingMode.IN_PERSON,
-            Booking.starts_at < now,
-            Booking.starts_at > now - NO_SHOW_LOOKBACK,
-        )
-    ).all()
-    late = [
-        b.id
-        for b in candidates
-        if b.starts_at + timedelta(minutes=b.office.checkin_after_minutes) < now
-    ]
-    session.commit()
-    from queueing.models import Ticket  # the floor builds on booking, not the other way
-
-    marked = 0
-    for booking_id in late:
-        # Lock first, then look for a ticket: a check-in holds this lock until it commits,
-        # so its ticket is seen. (An UPDATE ... NOT EXISTS would have judged the ticket
-        # table before waiting for the lock, and marked a checked-in visit on PostgreSQL.)
-        status = session.scalar(
-            select(Booking.status).where(Booking.id == booking_id).with_for_update()
-        )
-        checked_in = session.scalar(select(exists().where(Ticket.booking_id == booking_id)))
-        if status != BookingStatus.BOOKED or checked_in:
-            session.commit()
-            continue
-        changed = session.execute(
-            update(Booking)
-            .where(Booking.id == booking_id, Booking.status == BookingStatus.BOOKED)
-            .values(status=BookingStatus.NO_SHOW)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if changed == 1:
-            session.execute(
-                delete(BookingSlot).where(
-                    BookingSlot.booking_id == booking_id, BookingSlot.starts_at >= now
-                )
-            )
-            marked += 1
-        session.commit()
-    return marked
 
 
 def anonymise(session: Session, now: datetime, keep: timedelta, keep_checks: timedelta) -> int:
@@ -186,5 +139,12 @@ def anonymise(session: Session, now: datetime, keep: timedelta, keep_checks: tim
     return len(ids)
 
 
-def deliver_mail(session: Session, now: datetime, config: Mapping[str, Any]) -> int:
-    return outbox.send_due(session, config)
+@job("retention", every=timedelta(hours=1))
+def retention(session: Session, now: datetime, config: Mapping[str, Any]) -> int:
+    """Erase what the office no longer needs to keep (``RETENTION_DAYS`` and the admission's)."""
+    return anonymise(
+        session,
+        now,
+        timedelta(days=config["RETENTION_DAYS"]),
+        timedelta(days=config["ADMISSION_RETENTION_DAYS"]),
+    )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -33,29 +34,30 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
-def json_error(status: int, error: str, message: object, **extra: object):
+def json_error(status: int, error: str, message: object, **extra: object) -> tuple[Response, int]:
     body = {"error": error, "message": str(message), **extra}
     return jsonify(body), status
 
 
-def _page(status: int, message: object):
+def _page(status: int, message: object) -> tuple[str, int]:
     return render_template("errors/error.html", status=status, message=message), status
 
 
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
-    def _csrf(exc: CSRFError):
+    def _csrf(exc: CSRFError) -> ResponseReturnValue:
         message = _l("Your session has expired. Please go back, reload the page and try again.")
         if wants_json():
             return json_error(400, "csrf", message)
         return _page(400, message)
 
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException):
+    def _http(exc: HTTPException) -> ResponseReturnValue:
         if exc.response is not None:  # a ready answer, e.g. a rate limit's own page
             return exc.response
         status = exc.code or 500
         message = MESSAGES.get(status, GENERIC)
+        response: tuple[Response | str, int]
         if wants_json():
             response = json_error(status, CODES.get(status, "error"), message)
         else:
@@ -65,7 +67,7 @@ def register(app: Flask) -> None:
         return (*response, headers)
 
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):
+    def _unexpected(exc: Exception) -> ResponseReturnValue:
         app.logger.exception("unhandled error")
         if wants_json():
             return json_error(500, "server_error", MESSAGES[500])

@@ -5,9 +5,10 @@ from __future__ import annotations
 import smtplib
 import ssl
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,8 @@ def build_message(
     message.set_content(text)
     if html:
         message.add_alternative(html, subtype="html")
-        html_part = message.get_payload()[1]
+        html_part = message.get_body(preferencelist=("html",))
+        assert isinstance(html_part, EmailMessage)
         for image in inline:
             item = image.attachment
             html_part.add_related(
@@ -86,7 +88,7 @@ def build_message(
     return message
 
 
-def deliver(message: EmailMessage, config: dict[str, Any]) -> Path | None:
+def deliver(message: Message, config: Mapping[str, Any]) -> Path | None:
     """Send ``message``; without MAIL_SERVER write it to MAIL_OUTBOX and return the file."""
     if not config.get("MAIL_SERVER"):
         outbox = Path(config["MAIL_OUTBOX"])
@@ -97,6 +99,7 @@ def deliver(message: EmailMessage, config: dict[str, Any]) -> Path | None:
     # Verify the server's certificate: mails carry manage links, and the login a password.
     context = ssl.create_default_context()
     server, port = config["MAIL_SERVER"], config["MAIL_PORT"]
+    smtp: smtplib.SMTP
     if config.get("MAIL_USE_SSL"):
         smtp = smtplib.SMTP_SSL(server, port, timeout=30, context=context)
     else:

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import suppress
-from datetime import UTC, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from importlib import import_module
+from importlib.util import find_spec
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,36 +28,48 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from . import jobs
 from .database import db, utcnow
+from .transaction import unit_of_work
 
 JOBSTORE_TABLE = "apscheduler_jobs"
 GRACE = timedelta(hours=1)
 
-
-def _retention(session: Session, now: Any, config: Any) -> int:
-    return jobs.anonymise(
-        session,
-        now,
-        timedelta(days=config["RETENTION_DAYS"]),
-        timedelta(days=config["ADMISSION_RETENTION_DAYS"]),
-    )
+Work = Callable[[Session, datetime, Mapping[str, Any]], int]
 
 
-def _day_close(session: Session, now: Any, config: Any) -> int:
-    from queueing.closing import close_all
+@dataclass(frozen=True)
+class Job:
+    """Scheduled work: ``work(session, now, config)`` every ``every``; returns a count."""
 
-    return close_all(session, now)
+    name: str
+    every: timedelta
+    work: Work
+    package: str  # whose job: "okienko" or a feature's package
 
 
-# name: (seconds between runs, what it does)
-JOBS: dict[str, tuple[int, Callable[[Session, Any, Any], int]]] = {
-    "mail": (30, lambda session, now, config: jobs.deliver_mail(session, now, config)),
-    "reminders": (300, lambda session, now, config: jobs.send_reminders(session, now, config)),
-    "no_shows": (60, lambda session, now, config: jobs.mark_no_shows(session, now)),
-    "day_close": (300, _day_close),
-    "retention": (3600, _retention),
-}
+# Filled by the ``tasks`` modules of the core and the features as they are imported;
+# the scheduler knows no job by name.
+JOBS: dict[str, Job] = {}
+
+
+def job(name: str, every: timedelta) -> Callable[[Work], Work]:
+    """Register ``work`` under ``name`` (the id kept in the job store): run it every ``every``."""
+
+    def register(work: Work) -> Work:
+        JOBS[name] = Job(name, every, work, work.__module__.split(".")[0])
+        return work
+
+    return register
+
+
+def collect(app: Flask) -> dict[str, Job]:
+    """Every job of the core and of the app's features: their ``tasks`` modules register them."""
+    packages = ("okienko", *app.config["FEATURES"])
+    for package in packages:
+        if find_spec(f"{package}.tasks") is not None:
+            import_module(f"{package}.tasks")
+    return {name: job for name, job in JOBS.items() if job.package in packages}
+
 
 _app: Flask | None = None
 
@@ -66,9 +81,9 @@ def run_job(name: str) -> int:
     public = urlsplit(_app.config["PUBLIC_URL"])
     with _app.test_request_context("/", base_url=f"{public.scheme}://{public.netloc}"):
         try:
-            return JOBS[name][1](db.session, utcnow(), _app.config)
+            with unit_of_work() as session:
+                return collect(_app)[name].work(session, utcnow(), _app.config)
         except Exception:
-            db.session.rollback()
             _app.logger.exception("job %s failed; it runs again at its next time", name)
             return 0
         finally:
@@ -97,9 +112,16 @@ def start(app: Flask) -> BackgroundScheduler:
     # Paused until the stored jobs are checked: a job kept from before a restart keeps
     # its schedule, so a run it missed is due now; a new one runs at once.
     scheduler.start(paused=True)
-    for name, (seconds, _work) in JOBS.items():
-        job = scheduler.get_job(name)
-        if job is None:
+    for name, planned in collect(app).items():
+        seconds = int(planned.every.total_seconds())
+        try:
+            stored = scheduler.get_job(name)
+        except LookupError:
+            # Stored with a function that no longer exists (a module renamed since): store
+            # it afresh; it runs at once, and its work depends on the data, not on when.
+            scheduler.remove_job(name)
+            stored = None
+        if stored is None:
             # Another scheduler may store it a moment before: this one runs it from there.
             with suppress(ConflictingIdError):
                 scheduler.add_job(
@@ -110,7 +132,7 @@ def start(app: Flask) -> BackgroundScheduler:
                     id=name,
                     next_run_time=utcnow(),
                 )
-        elif job.trigger.interval != timedelta(seconds=seconds):
+        elif stored.trigger.interval != planned.every:
             scheduler.reschedule_job(name, trigger="interval", seconds=seconds)
     scheduler.resume()
     app.extensions["okienko.scheduler"] = scheduler

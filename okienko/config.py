@@ -93,4 +93,6 @@ def from_environment(instance: Path) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "BABEL_DEFAULT_LOCALE": "pl",
         "LANGUAGES": ["pl", "cs", "en"],
+        # The feature packages, registered in this order: the floor builds on booking.
+        "FEATURES": ("booking", "queueing"),
     }

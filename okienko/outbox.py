@@ -19,12 +19,14 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from .database import utcnow
+from .database import rows_changed, utcnow
 from .mail import deliver
 from .models import QueuedMail
+from .transaction import after_commit
 
 MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=5)  # far longer than an SMTP conversation with a 30 s timeout
@@ -58,6 +60,32 @@ def enqueue(
     return row
 
 
+def post(
+    session: Session,
+    message: EmailMessage,
+    now: datetime,
+    office_id: int | None = None,
+    booking_id: int | None = None,
+) -> QueuedMail:
+    """Queue ``message`` in the caller's unit of work, to be sent right after its commit.
+
+    Queued with the change that decided to send it, so it is never lost and never
+    sent for a change that was rolled back. If the server does not answer then,
+    the scheduler's mail job tries again.
+    """
+    row = enqueue(session, message, now, office_id, booking_id)
+    config = dict(current_app.config)
+    mail_id = row.id
+
+    def send_now() -> None:
+        # After the commit: nobody waits on SQLite's write lock for a slow mail server.
+        if not send(session, mail_id, config):
+            current_app.logger.warning("mail %s queued for a retry", mail_id)
+
+    after_commit(session, send_now)
+    return row
+
+
 def claim(session: Session, mail_id: int) -> bool:
     """Take the mail for sending if it is due and nobody holds it; commits the claim.
 
@@ -65,18 +93,20 @@ def claim(session: Session, mail_id: int) -> bool:
     out leases that have already run out.
     """
     now = utcnow()
-    claimed = session.execute(
-        update(QueuedMail)
-        .where(
-            QueuedMail.id == mail_id,
-            QueuedMail.sent_at.is_(None),
-            QueuedMail.failed_at.is_(None),
-            QueuedMail.next_attempt_at <= now,
-            or_(QueuedMail.claimed_until.is_(None), QueuedMail.claimed_until < now),
+    claimed = rows_changed(
+        session.execute(
+            update(QueuedMail)
+            .where(
+                QueuedMail.id == mail_id,
+                QueuedMail.sent_at.is_(None),
+                QueuedMail.failed_at.is_(None),
+                QueuedMail.next_attempt_at <= now,
+                or_(QueuedMail.claimed_until.is_(None), QueuedMail.claimed_until < now),
+            )
+            .values(claimed_until=now + LEASE)
+            .execution_options(synchronize_session=False)
         )
-        .values(claimed_until=now + LEASE)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     session.commit()
     return claimed == 1
 
@@ -90,7 +120,7 @@ def send(session: Session, mail_id: int, config: Mapping[str, Any]) -> bool:
     message = email.message_from_bytes(row.message, policy=email.policy.default)
     session.commit()  # no transaction open while the server is slow
     try:
-        deliver(message, dict(config))  # type: ignore[arg-type]
+        deliver(message, config)
     except Exception as exc:  # smtplib's errors are OSErrors; anything else counts as a try too
         now = utcnow()
         row = session.get(QueuedMail, mail_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,10 @@ from flask import Flask, g
 from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import doctor, errors, formatting
+from . import doctor, errorpages, scheduler
+from . import models as _models  # noqa: F401  the core's tables join the metadata
+from .cli import register_cli
+from .config import from_environment
 from .database import configure_sqlite, db
 from .extensions import CONTENT_SECURITY_POLICY, babel, csrf, limiter, migrate, talisman
 from .i18n import LANGUAGE_NAMES, LANGUAGES, remember_language, select_locale
@@ -19,9 +23,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app; ``config`` overrides what the environment gives."""
-    from .config import from_environment
+    """Build the app; ``config`` overrides what the environment gives.
 
+    The features named in ``FEATURES`` register themselves, in order, through their
+    ``init_app(app)``: the core imports none of them.
+    """
     app = Flask(
         __name__,
         instance_path=str(ROOT / "instance"),
@@ -37,7 +43,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(config)
 
     if proxies := app.config.get("TRUSTED_PROXIES"):
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+        # Flask's documented way to wrap its WSGI callable; mypy sees a method assigned.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
@@ -61,29 +70,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         referrer_policy="no-referrer",
     )
 
-    from queueing import floor
-
-    from .api import api
-    from .cli import register_cli
-    from .views import bp
-
-    csrf.exempt(api)
-    app.register_blueprint(bp)
-    app.register_blueprint(api)
-    errors.register(app)
+    errorpages.register(app)
     register_cli(app)
-    floor.init_app(app)
+    for name in app.config["FEATURES"]:
+        import_module(name).init_app(app)
 
     app.before_request(remember_language)
-    app.jinja_env.filters.update(
-        local_datetime=formatting.local_datetime,
-        local_time=formatting.local_time,
-        local_date=formatting.local_date,
-        month_name=formatting.month_name,
-        local_day=formatting.local_day,
-        phone=formatting.phone,
-        localized=formatting.in_locale,
-    )
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
@@ -101,7 +93,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     doctor.record_secret_key_source(app, config)
     if app.config["SCHEDULER_IN_PROCESS"]:  # last: its first runs render mail at once
-        from . import scheduler
-
         scheduler.start(app)
     return app

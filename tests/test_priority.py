@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from queueing.dispatch import Waiting, choose_next, eligible, order
 from queueing.estimate import estimated_wait, handling_time
+from queueing.priority import Waiting, choose_next, eligible, order
 
 SLOT = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # an appointment's slot start
 A, B = 1, 2  # service ids

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Engine, Enum, MetaData, event
+from sqlalchemy import CursorResult, DateTime, Engine, Enum, MetaData, Result, event
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -46,6 +46,19 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+if TYPE_CHECKING:
+    # At run time db.Model is Base with Flask-SQLAlchemy's mixins (table names, binds),
+    # built when ``db`` is made; for the type checker it is Base.
+    Model = Base
+else:
+    Model = db.Model
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed: a claim that changed 1 took the row."""
+    return cast("CursorResult[Any]", result).rowcount
 
 
 def utcnow() -> datetime:

@@ -11,14 +11,10 @@ import zxingcpp
 from flask import Flask
 from PIL import Image
 
-from booking.database import db
-from booking.tickets import ForgedTicket, booking_for_ticket, verify_ticket
-from tests.conftest import book_form, manage_token
-
-
-def first_start(client, office: str = "koszalin-zbm", service: str = "raty") -> str:
-    days = client.get(f"/api/v1/offices/{office}/services/{service}/availability").get_json()
-    return next(d["starts"][0] for d in days["days"] if d["starts"])
+from booking.qr import ForgedTicket, booking_for_ticket, verify_ticket
+from okienko.database import db
+from tests.helpers.factories import MakeBooking, MakeOffice, MakeService
+from tests.helpers.forms import csrf_token
 
 
 def decode(png: bytes) -> str:
@@ -29,9 +25,12 @@ def decode(png: bytes) -> str:
 
 
 @pytest.fixture
-def ticket(app: Flask):
+def ticket(
+    app: Flask, make_office: MakeOffice, make_service: MakeService, make_booking: MakeBooking
+):
+    """The QR ticket of a booking, as its confirmation page shows it: (payload, code, token)."""
     client = app.test_client()
-    token = manage_token(book_form(client, "koszalin-zbm", "raty", first_start(client)))
+    token = make_booking(make_service(make_office())).token
     page = client.get(f"/manage/{token}?new=1").get_data(as_text=True)
     src = re.search(r'<img class="qr" src="([^"]+)"', page).group(1)
     image = client.get(src)
@@ -78,7 +77,6 @@ def test_svg_ticket_is_served_and_well_formed(app: Flask, ticket) -> None:
 def test_cancelled_booking_serves_no_ticket(app: Flask, ticket) -> None:
     _, _, token = ticket
     client = app.test_client()
-    from tests.conftest import csrf_token
 
     response = client.post(
         f"/manage/{token}/cancel",

@@ -8,9 +8,9 @@ Server-Sent Events stream, a kiosk and a clerk, each a real HTTP client
 (requests) signed in through a device link or a password. Every request and
 every wait is bounded.
 
-Not a test module and free of pytest: ``bench/floor_common.py`` imports it
-too. A server answering other than it should raises ``UnexpectedAnswer``, an
-AssertionError, so that pytest reports it as a failed check.
+Free of pytest: ``bench/floor_common.py`` imports it too. A server answering
+other than it should raises ``UnexpectedAnswer``, an AssertionError, so that
+pytest reports it as a failed check.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -38,20 +37,18 @@ import holidays
 import requests
 from sqlalchemy import select
 
-from booking.admission import DEFAULT_QUESTIONS
-from booking.database import db
 from booking.models import Office
+from okienko.database import db
 from queueing.cli import replace_device, upsert_staff
 from queueing.models import DeviceKind
+from tests.helpers.admission import KIOSK_ADMITTED
+from tests.helpers.forms import CSRF_RE
+from tests.helpers.ports import free_port
 from tests.helpers.waiting import WaitTimeout, wait_until
 
-ROOT = Path(__file__).resolve().parent.parent
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+ROOT = Path(__file__).resolve().parents[2]
 CLERK_PASSWORD = "counter-password-1"
 TIMEOUT = 30.0  # seconds a client waits for an answer, unless told otherwise
-# The kiosk's admission questions answered so as to be admitted; ignored when the office's
-# sanitary regime is off.
-KIOSK_ADMITTED = {"answered": "1", **{f"q_{key}": "no" for key, _texts in DEFAULT_QUESTIONS}}
 
 
 class UnexpectedAnswer(AssertionError):
@@ -155,12 +152,6 @@ class Server:
     log: Path
     command: list[str] = field(default_factory=list)
     workers: set[int] = field(default_factory=set)  # pids, once up
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @cache

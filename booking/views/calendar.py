@@ -1,0 +1,100 @@
+"""Free times as the pages show them: a month's days, a day's starts, one start."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import abort
+
+from okienko.database import db, utcnow
+
+from ..availability import availability, booking_window, local_today
+from ..models import Office, Service
+
+
+def month_view(
+    office: Office,
+    service: Service,
+    month: str | None,
+    now: datetime,
+    ignore_booking: int | None = None,
+    not_before: datetime | None = None,
+) -> dict[str, Any]:
+    """The calendar of one month: which days have free times (from ``not_before`` on)."""
+    today = local_today(office, now)
+    last_day = booking_window(office, now)[1].astimezone(ZoneInfo(office.timezone)).date()
+    try:
+        first = datetime.strptime(month, "%Y-%m").date() if month else today.replace(day=1)
+    except ValueError:
+        first = today.replace(day=1)
+    first = min(max(first, today.replace(day=1)), last_day.replace(day=1))
+    following = (first + timedelta(days=32)).replace(day=1)
+    free = availability(
+        db.session(),
+        office,
+        service,
+        max(first, today),
+        min(following - timedelta(days=1), last_day),
+        now,
+        ignore_booking,
+    )
+    weeks: list[list[date | None]] = []
+    week: list[date | None] = [None] * first.weekday()
+    day = first
+    while day < following:
+        week.append(day)
+        if len(week) == 7:
+            weeks.append(week)
+            week = []
+        day += timedelta(days=1)
+    if week:
+        weeks.append(week + [None] * (7 - len(week)))
+    return {
+        "month": first,
+        "weeks": weeks,
+        "free_days": {
+            d
+            for d, starts in free.items()
+            if any(not_before is None or s >= not_before for s in starts)
+        },
+        "previous": (first - timedelta(days=1)).strftime("%Y-%m")
+        if first > today.replace(day=1)
+        else None,
+        "next": following.strftime("%Y-%m") if following <= last_day else None,
+        "weekdays": [date(2024, 1, 1) + timedelta(days=i) for i in range(7)],
+    }
+
+
+def day_starts(
+    office: Office,
+    service: Service,
+    day_text: str,
+    now: datetime,
+    ignore_booking: int | None = None,
+    not_before: datetime | None = None,
+) -> tuple[date, list[datetime]]:
+    """The day a link names and its free starts (from ``not_before`` on); 404 if it is
+    no day of the booking window."""
+    try:
+        day = date.fromisoformat(day_text)
+    except ValueError:
+        abort(404)
+    last_day = booking_window(office, now)[1].astimezone(ZoneInfo(office.timezone)).date()
+    # No time outside the booking window is ever free, and days at the ends of the
+    # calendar overflow in the arithmetic below: such a day is a link no longer valid.
+    if not local_today(office, now) <= day <= last_day:
+        abort(404)
+    free = availability(db.session(), office, service, day, day, now, ignore_booking)
+    return day, [s for s in free.get(day, []) if not_before is None or s >= not_before]
+
+
+def is_free(office: Office, service: Service, start: datetime) -> bool:
+    """Whether ``start`` can still be booked: a link may be stale, or its time taken since."""
+    now = utcnow()
+    earliest, latest = booking_window(office, now)
+    if not earliest <= start <= latest:
+        return False
+    day = start.astimezone(ZoneInfo(office.timezone)).date()
+    return start in availability(db.session(), office, service, day, day, now)[day]
