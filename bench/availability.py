@@ -52,8 +52,11 @@ from sqlalchemy import func, select  # noqa: E402
 
 from booking.admission import Outcome  # noqa: E402
 from booking.availability import (  # noqa: E402
+    NEAREST_DAYS_AFTER,
+    NEAREST_DAYS_BEFORE,
     availability,
     booking_window,
+    nearest_free,
     schedule_for,
     taken_cells,
 )
@@ -334,6 +337,7 @@ def bench_backend(label: str, url: str, args: argparse.Namespace, instance: Path
             now,
         )
         timings = [time_service(office_id, sid, first, last, now, args.runs) for sid in service_ids]
+        rings, whole = time_nearest(office_id, service_ids, first, last, now, args.runs)
         db.session.remove()
         db.engine.dispose()
 
@@ -356,12 +360,56 @@ def bench_backend(label: str, url: str, args: argparse.Namespace, instance: Path
         f"{'':5} | {ms(statistics.median(every_cold))} {ms(percentile(every_cold, 95))} "
         f"{ms(max(every_cold))} |"
     )
+    print(
+        f"\nnearest free starts around a booked start (a 409's suggestions), "
+        f"{len(rings)} calls, ms: widening rings median {ms(statistics.median(rings)).strip()} "
+        f"p95 {ms(percentile(rings, 95)).strip()}; whole 22-day span median "
+        f"{ms(statistics.median(whole)).strip()} p95 {ms(percentile(whole, 95)).strip()}"
+    )
     print("\none cold call in parts (median ms): schedule_for / taken_cells query / free_starts")
     for t in timings:
         print(
             f"{t.service:28} "
             + " / ".join(ms(statistics.median(t.parts[k])).strip() for k in t.parts)
         )
+
+
+def time_nearest(
+    office_id: int, service_ids: list[int], first: date, last: date, now: datetime, runs: int
+) -> tuple[list[float], list[float]]:
+    """ "This time was just taken" (every 409): the nearest free starts around a booked start,
+    by ``nearest_free``'s widening rings, against reading the whole span around it
+    (7 days before to 14 after), as every 409 did before. Each call on a fresh session."""
+    chance = random.Random(runs)
+    rings: list[float] = []
+    whole: list[float] = []
+    for _ in range(runs):
+        for service_id in service_ids:
+            db.session.remove()
+            office = db.session.get(Office, office_id)
+            service = db.session.get(Service, service_id)
+            taken = db.session.scalars(
+                select(BookingSlot.starts_at).join(Booking).where(Booking.service_id == service_id)
+            ).all()
+            around = chance.choice(taken)
+            began = time.perf_counter()
+            nearest_free(db.session(), office, service, around, now)
+            rings.append(time.perf_counter() - began)
+            db.session.remove()
+            office = db.session.get(Office, office_id)
+            service = db.session.get(Service, service_id)
+            day = around.astimezone(ZoneInfo(office.timezone)).date()
+            began = time.perf_counter()
+            availability(
+                db.session(),
+                office,
+                service,
+                max(first, day - timedelta(days=NEAREST_DAYS_BEFORE)),
+                min(last, day + timedelta(days=NEAREST_DAYS_AFTER)),
+                now,
+            )
+            whole.append(time.perf_counter() - began)
+    return rings, whole
 
 
 def next_monday(today: date) -> date:

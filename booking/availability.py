@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -97,6 +97,13 @@ def availability(
     )
 
 
+# How far around the chosen day "just taken" looks for other times: first the day itself,
+# then wider, so a lost race (a 409) mostly reads one day, not three weeks.
+NEAREST_DAYS_BEFORE = 7
+NEAREST_DAYS_AFTER = 14
+NEAREST_RADII = (0, 1, 3, NEAREST_DAYS_AFTER)
+
+
 def nearest_free(
     session: Session,
     office: Office,
@@ -105,12 +112,35 @@ def nearest_free(
     now: datetime,
     count: int = 3,
 ) -> list[datetime]:
-    """The free starts closest in time to ``around``, for "this time was just taken"."""
+    """The free starts closest in time to ``around``, for "this time was just taken".
+
+    They are looked for from 7 days before to 14 days after ``around``'s day, in
+    widening rings: a ring's answer stands once its ``count``-th start is closer than
+    any day the ring left out, so it is the answer the whole span would give.
+    """
     earliest, latest = booking_window(office, now)
     around = min(max(around, earliest), latest)  # a stale link may point anywhere
-    day = around.astimezone(ZoneInfo(office.timezone)).date()
-    first = max(local_today(office, now), day - timedelta(days=7))
-    free = availability(session, office, service, first, day + timedelta(days=14), now)
-    starts = [start for day_starts in free.values() for start in day_starts]
-    starts.sort(key=lambda s: (abs(s - around), s))
+    zone = ZoneInfo(office.timezone)
+    day = around.astimezone(zone).date()
+    floor = max(local_today(office, now), day - timedelta(days=NEAREST_DAYS_BEFORE))
+    ceiling = day + timedelta(days=NEAREST_DAYS_AFTER)
+    starts: list[datetime] = []
+    for radius in NEAREST_RADII:
+        first = max(floor, day - timedelta(days=radius))
+        last = min(ceiling, day + timedelta(days=radius))
+        free = availability(session, office, service, first, last, now)
+        starts = sorted(
+            (start for day_starts in free.values() for start in day_starts),
+            key=lambda s: (abs(s - around), s),
+        )
+        # Nothing left out is nearer than the first midnight the ring did not reach.
+        left_out = [
+            around - datetime.combine(first, time(0), zone) if first > floor else None,
+            datetime.combine(last + timedelta(days=1), time(0), zone) - around
+            if last < ceiling
+            else None,
+        ]
+        gaps = [gap for gap in left_out if gap is not None]
+        if len(starts) >= count and (not gaps or abs(starts[count - 1] - around) < min(gaps)):
+            break
     return sorted(starts[:count])
