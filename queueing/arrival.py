@@ -105,7 +105,7 @@ def _issue(
             at=now,
         )
     )
-    events.record(session, office.id, "update", lambda: ticket_event(session, ticket))
+    events.record(session, office.id, "update", ticket_event(ticket))
     return ticket
 
 

@@ -61,7 +61,7 @@ def _log(
             at=now,
         )
     )
-    events.record(session, ticket.office_id, action, lambda: ticket_event(session, ticket))
+    events.record(session, ticket.office_id, action, ticket_event(ticket))
 
 
 def current_ticket(session: Session, counter: Counter) -> Ticket | None:
@@ -369,5 +369,5 @@ def phone_call(session: Session, staff: StaffUser, booking: Booking, now: dateti
         )
     )
     # An update, not a call: the lobby has nobody to announce.
-    events.record(session, office.id, "update", lambda: ticket_event(session, ticket))
+    events.record(session, office.id, "update", ticket_event(ticket))
     return ticket

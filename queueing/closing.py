@@ -19,7 +19,6 @@ from booking.slots import opening_intervals
 
 from . import events
 from .models import AT_COUNTER, IN_LINE, AuditEntry, Ticket, TicketStatus
-from .state import waiting_counts
 
 REASON = "day closed"
 WAITING = (*IN_LINE, TicketStatus.PARKED)
@@ -53,9 +52,7 @@ def close_day(session: Session, office: Office, now: datetime) -> int:
         for ticket_id in closed
     )
     # Displays and counter pages refresh their counts.
-    events.record(
-        session, office.id, "update", lambda: {"waiting": waiting_counts(session, office, now)}
-    )
+    events.record(session, office.id, "update", {})
     return len(closed)
 
 

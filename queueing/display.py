@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import select
 import socket
 import ssl
 import time
@@ -12,6 +12,7 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     g,
     has_request_context,
@@ -21,30 +22,17 @@ from flask import (
 )
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy.orm import Session
 
-from booking.models import Office
-from okienko.database import db, utcnow
+from okienko.database import db
 
 from .access import device_required
-from .events import events_after, latest_id
+from .feed import feed_for, sse
 from .models import DeviceKind
-from .state import display_state
 
 bp = Blueprint("display", __name__, url_prefix="/display")
 
 HEARTBEAT_SECONDS = 15.0
 POLL_SECONDS = 1.0  # the longest a stream sleeps when no broker wakes it
-
-
-def sse(data: dict[str, Any], event: str | None = None, event_id: int | None = None) -> str:
-    lines = []
-    if event_id is not None:
-        lines.append(f"id: {event_id}")
-    if event:
-        lines.append(f"event: {event}")
-    lines.append("data: " + json.dumps(data, ensure_ascii=False, separators=(",", ":")))
-    return "\n".join(lines) + "\n\n"
 
 
 def client_socket() -> socket.socket | None:
@@ -69,10 +57,12 @@ def client_gone(sock: socket.socket | None) -> bool:
     if sock is None:
         return False
     try:
-        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        # select first: gevent's socket would wait for data on a would-block peek.
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
     except (BlockingIOError, InterruptedError):
         return False  # connected, nothing to read: the normal case
-    except OSError:
+    except (OSError, ValueError):
         return True  # reset, or closed under us
 
 
@@ -88,21 +78,18 @@ def stream_events(app: Any, office_id: int, last_id: int | None) -> Iterator[str
 def _stream(
     app: Any, office_id: int, last_id: int | None, client: socket.socket | None
 ) -> Iterator[str]:
-    """The events; each read uses its own short session.
+    """The events, from the office's feed in this process (``queueing.feed``).
 
     No session or transaction is held between reads: a stream lasts hours, and on
     SQLite an open transaction would hold the write lock for all that time.
     """
     broker = app.extensions["queue_broker"]
+    feed = feed_for(app, office_id)
     yield "retry: 2000\n\n"
-    with app.app_context(), Session(db.engine) as session:
-        # The id first: an event committed while the state is read is then both in
-        # the state and sent after it (the page dedupes by ticket), never in neither.
-        newest = latest_id(session, office_id)
-        office = session.get(Office, office_id)
-        if office is None:  # the office was removed: nothing left to show
-            return
-        state = display_state(session, office, utcnow())
+    first = feed.state(broker.latest(office_id))
+    if first is None:  # the office was removed: nothing left to show
+        return
+    newest, state = first
     if last_id is None or last_id > newest:
         # An id from the future (a restored database, another installation) would
         # silence the display until the log caught up with it.
@@ -115,14 +102,11 @@ def _stream(
     quiet_since = time.monotonic()
     while True:
         announced = broker.latest(office_id)  # before the read: see Broker.wait
-        with app.app_context(), Session(db.engine) as session:
-            rows = [
-                (row.id, row.kind, row.payload) for row in events_after(session, office_id, last_id)
-            ]
-        for event_id, kind, payload in rows:
-            yield sse(payload, kind, event_id)
-            last_id = event_id
-        if rows:
+        sent = feed.after(last_id, announced, POLL_SECONDS)
+        for event in sent:
+            yield event.text
+            last_id = event.id
+        if sent:
             quiet_since = time.monotonic()
             continue
         broker.wait(office_id, max(last_id, announced), POLL_SECONDS)
@@ -180,10 +164,13 @@ def stream() -> Response:
 @bp.get("/state.json")
 @device_required(DeviceKind.DISPLAY)
 def state() -> Response:
-    office = g.device.office
-    newest = latest_id(db.session(), office.id)  # first, as in stream_events
-    body = display_state(db.session(), office, utcnow())
-    body["last_event_id"] = newest
-    response = jsonify(body)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    office_id = g.device.office_id
+    db.session.remove()  # the feed reads with its own session, shared by the screens
+    first = feed_for(app, office_id).state(app.extensions["queue_broker"].latest(office_id))
+    if first is None:
+        abort(404)
+    newest, body = first
+    response = jsonify(body | {"last_event_id": newest})
     response.headers["Cache-Control"] = "no-store"
     return response

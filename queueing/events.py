@@ -16,7 +16,6 @@ import logging
 import socket
 import threading
 import weakref
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, func, select, text
@@ -165,12 +164,7 @@ def attach(engine: Engine, broker: Broker) -> None:
     BROKERS[engine] = broker
 
 
-def record(
-    session: Session,
-    office_id: int,
-    kind: str,
-    payload: dict[str, Any] | Callable[[], dict[str, Any]],
-) -> QueueEvent:
+def record(session: Session, office_id: int, kind: str, payload: dict[str, Any]) -> QueueEvent:
     """Store an event in the caller's transaction; streams are woken after it commits.
 
     Streams read "the events after the last id I sent", so ids must become
@@ -181,16 +175,14 @@ def record(
     a time, under a lock held until commit; it is taken right before the INSERT,
     the last statement of every floor action, so it is held only for the
     commit. SQLite needs nothing: its write transactions already run one at a
-    time (BEGIN IMMEDIATE).
+    time (BEGIN IMMEDIATE). The payload is built before the lock and holds no
+    counts: streams add the office's current counts as they send (``feed``).
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(
             text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
             {"key": f"queue_event:{office_id}"},
         )
-    if callable(payload):
-        # Built under the lock: counts read after a concurrent action has committed.
-        payload = payload()
     row = QueueEvent(office_id=office_id, kind=kind, payload=payload)
     session.add(row)
     session.flush()

@@ -55,6 +55,7 @@ from queueing import display, events
 from tests.helpers import live_floor
 from tests.helpers.apps import base_config, make_app
 from tests.helpers.ci import IN_CI
+from tests.helpers.crowd import Crowd
 from tests.helpers.live_floor import (
     Clerk,
     Floor,
@@ -557,7 +558,7 @@ def redis_url() -> str:
 def gunicorn_servers(
     database_url: str, folder: Path, count: int, workers: int, redis: str | None
 ) -> Iterator[list[Server]]:
-    """``count`` gunicorn instances (gthread workers) on one database; stopped afterwards."""
+    """``count`` gunicorn instances (production workers) on one database; stopped afterwards."""
     logs = [folder / f"gunicorn-{i}.log" for i in range(count)]
     with live_floor.gunicorn_servers(
         database_url,
@@ -565,7 +566,6 @@ def gunicorn_servers(
         secret_key=SECRET_KEY,
         folder=folder,
         workers=workers,
-        threads=32,
         redis=redis,
         graceful_timeout=2,
     ) as servers:
@@ -772,3 +772,47 @@ def test_a_call_through_one_instance_reaches_a_display_on_another(
             clerk.finish(ticket)
         assert [e.data["ticket_id"] for e in stream.calls()] == tickets
         assert [e.data["counter"] for e in stream.calls()] == ["Okienko 2"] * 3
+
+
+CROWD = 300  # far more than threads a threaded worker would have: an open stream holds none
+CROWD_CALLS = 5
+
+
+@pytest.mark.postgres
+@pytest.mark.real_clock  # gunicorn's clock: the office must be open for it, at its time
+def test_hundreds_of_open_displays_hold_up_neither_calls_nor_residents(
+    pg_floor: Callable[..., tuple[str, Flask, Floor]], tmp_path: Path
+) -> None:
+    """300 streams on 2 production workers: every stream gets every call, in the order
+    of the log, and a resident's pages still answer while they are all open."""
+    url, app, floor = pg_floor(displays=1, kiosks=1, clerks=1)
+    with ExitStack() as stack:
+        (server,) = stack.enter_context(gunicorn_servers(url, tmp_path, 1, 2, redis_url()))
+        base = server.base
+        display_cookies = device_session(base, floor.displays[0]).cookies.get_dict()
+        crowd = Crowd(f"{base}/display/stream", display_cookies, CROWD)
+        stack.callback(crowd.close)
+        assert crowd.wait_for(lambda streams: all(streams), WAIT), crowd.errors[:3]
+        states = [events[0] for events in crowd.events]
+        assert {kind for _, kind, _ in states} == {"state"}
+
+        for path in ("/", "/api/v1/offices", "/privacy"):  # a resident, meanwhile
+            assert requests.get(f"{base}{path}", timeout=WAIT).status_code == 200
+        kiosk = Kiosk(base, floor.kiosks[0])
+        tickets = [kiosk.walk_in("lokale") for _ in range(CROWD_CALLS)]
+        clerk = Clerk(base, floor.clerks[0])
+        clerk.seat(floor.counters["Okienko 2"])
+        for ticket in tickets:
+            assert clerk.call_next(server).body["ticket"]["ticket_id"] == ticket
+            clerk.finish(ticket, server)
+
+        # Every event after each stream's state, from the log: each one, once, in order.
+        expected = {sid: logged_events(app, floor.office_id, after=sid) for sid, _, _ in states}
+
+        def complete(streams: list[list[Any]]) -> bool:
+            return all(len(events) > len(expected[events[0][0]]) for events in streams)
+
+        assert crowd.wait_for(complete, WAIT), crowd.errors[:3]
+        for (state_id, _, _), *after in crowd.events:
+            assert after == expected[state_id]
+        assert crowd.errors == []

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.helpers.live_floor import PRODUCTION_WORKER
 from tests.helpers.ports import free_port
 from tests.helpers.postgres import drop_pg_database, new_pg_database, pg_url
 from tests.helpers.waiting import WaitTimeout, wait_until
@@ -58,6 +59,7 @@ def gunicorn(pg_template: str, tmp_path: Path) -> Iterator[str]:
             sys.executable,
             "-m",
             "gunicorn",
+            *PRODUCTION_WORKER,
             "-w",
             str(WORKERS),
             "-b",

@@ -145,6 +145,10 @@ def staff_floor(slug: str, displays: int, kiosks: int, clerks: list[str]) -> Flo
 # gunicorn
 
 
+# The worker of the README's Production section.
+PRODUCTION_WORKER = ("-k", "gevent", "--worker-connections", "2000")
+
+
 @dataclass
 class Server:
     process: subprocess.Popen[bytes]
@@ -170,11 +174,15 @@ def start_gunicorn(
     secret_key: str,
     folder: Path,
     workers: int,
-    threads: int,
     redis: str | None,
+    threads: int | None = None,
     graceful_timeout: float = 5,
 ) -> Server:
-    """``gunicorn -k gthread`` serving wsgi:app on a free port of 127.0.0.1; output in ``log``."""
+    """gunicorn serving wsgi:app on a free port of 127.0.0.1; output in ``log``.
+
+    The workers are the README's production ones (``PRODUCTION_WORKER``: evented, an
+    open stream holds no thread), or ``-k gthread --threads N`` when ``threads`` is given.
+    """
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MAIL_", "REDIS_"))}
     env.update(
@@ -190,7 +198,8 @@ def start_gunicorn(
         env["REDIS_URL"] = redis
     command = [
         *(sys.executable, "-m", "gunicorn", *no_control_socket()),
-        *("-k", "gthread", "--threads", str(threads), "-w", str(workers)),
+        *(PRODUCTION_WORKER if threads is None else ("-k", "gthread", "--threads", str(threads))),
+        *("-w", str(workers)),
         *("-b", f"127.0.0.1:{port}", "--timeout", "60"),
         *("--graceful-timeout", f"{graceful_timeout:g}", "wsgi:app"),
     ]
