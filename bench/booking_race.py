@@ -2,12 +2,20 @@
 
 Creates a fresh PostgreSQL database (or, with ``--backend sqlite``, a SQLite
 file in a temp dir), migrates it and loads the demo offices, starts
-``gunicorn -w WORKERS -b 127.0.0.1:PORT wsgi:app`` on it with rate limits off,
+``gunicorn SERVER_ARGS -b 127.0.0.1:PORT --timeout 60 wsgi:app`` on it with rate
+limits off (``--server-args``, default ``-k gthread --threads 32 -w 2``, the
+command of issue 11; ``--workers N`` is the older ``-w N`` with sync workers),
 and lets CLIENTS threads (one ``requests.Session`` each) book at bytom-zielna:
 each client keeps to one service, GETs its availability over the next few
 days and POSTs /api/v1/bookings for one of the first few free starts, with a
 new e-mail address per attempt (the cap of 2 active bookings per contact
 never applies). Every loop is bounded in attempts and in time.
+
+The limit it is compared with is measured in the same run, on the same
+database, at the same concurrency: CLIENTS threads, each with its own
+connection, doing a bare INSERT + COMMIT into a scratch table (psycopg; the
+sqlite3 module with ``BEGIN IMMEDIATE`` on SQLite), for a few seconds before
+the race and again after it. The booking rate is printed as a % of their mean.
 
 Afterwards it stops gunicorn and checks the database: no two active bookings
 may overlap on one counter, and the booked cells must be exactly the cells of
@@ -15,7 +23,7 @@ the active bookings. Any 5xx and any traceback on gunicorn's stderr is
 printed; gunicorn's log is kept in bench/results/. Finally the database is
 dropped. Prints figures only; nothing here is a test. Run from the project root:
 
-    .venv/bin/python bench/booking_race.py
+    .venv/bin/python bench/booking_race.py                  # 16 clients, issue 11's command
     .venv/bin/python bench/booking_race.py --workers 4 --clients 64 --days 5 --seconds 60
     .venv/bin/python bench/booking_race.py --backend sqlite
 """
@@ -23,12 +31,15 @@ dropped. Prints figures only; nothing here is a test. Run from the project root:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import platform
 import random
+import shlex
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -55,6 +66,9 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from booking.admission import DEFAULT_QUESTIONS  # noqa: E402
 from booking.importer import DEMO_FILE  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # floor_common
+from floor_common import DEFAULT_SERVER_ARGS  # noqa: E402
 
 OFFICE = "bytom-zielna"
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -123,7 +137,7 @@ class Server:
 
 
 @contextmanager
-def gunicorn(url: str, workers: int, folder: Path) -> Iterator[Server]:
+def gunicorn(url: str, server_args: str, folder: Path) -> Iterator[Server]:
     """gunicorn on 127.0.0.1 serving wsgi:app on ``url``; stopped (by its own pid) afterwards."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MAIL_", "REDIS_"))}
@@ -138,8 +152,7 @@ def gunicorn(url: str, workers: int, folder: Path) -> Iterator[Server]:
     log = folder / "gunicorn.log"
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
-        "-w",
-        str(workers),
+        *shlex.split(server_args),
         "-b",
         f"127.0.0.1:{port}",
         "--timeout",
@@ -459,6 +472,110 @@ def as_datetime(value: datetime | str) -> datetime:
 
 
 # ---------------------------------------------------------------------------
+# The limit: a bare insert + commit at the same concurrency
+
+
+@dataclass
+class Bare:
+    commits: int
+    seconds: float
+    latency: list[float]
+    errors: Counter[str]
+
+    @property
+    def rate(self) -> float:
+        return self.commits / self.seconds if self.seconds else 0.0
+
+
+SCRATCH = "bench_scratch"
+
+
+def bare_inserts(url: str, clients: int, seconds: float) -> Bare:
+    """CLIENTS threads, each its own connection, INSERT one row + COMMIT until ``seconds`` pass.
+
+    Into a scratch table of the bench database (created, then dropped); at most
+    100,000 commits per thread. PostgreSQL through psycopg, SQLite through the
+    sqlite3 module with ``BEGIN IMMEDIATE`` (as the app's transactions begin).
+    """
+    sqlite = url.startswith("sqlite")
+    path = url.split("///", 1)[1] if sqlite else ""
+    dsn = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    create = (
+        f"CREATE TABLE {SCRATCH} (id INTEGER PRIMARY KEY, client INTEGER, n INTEGER, note TEXT)"
+        if sqlite
+        else f"CREATE TABLE {SCRATCH} (id bigserial PRIMARY KEY, client int, n int, "
+        "at timestamptz DEFAULT now(), note text)"
+    )
+    insert = f"INSERT INTO {SCRATCH} (client, n, note) VALUES (%s, %s, %s)"
+
+    def connect() -> psycopg.Connection | sqlite3.Connection:
+        if sqlite:
+            return sqlite3.connect(path, timeout=30, isolation_level=None)
+        return psycopg.connect(dsn, connect_timeout=10)
+
+    with contextlib.closing(connect()) as conn:
+        conn.execute(create)
+        conn.commit()
+    barrier = threading.Barrier(clients + 1)
+    deadline = [math.inf]
+    counts = [0] * clients
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors: Counter[str] = Counter()
+
+    def work(index: int) -> None:
+        conn = connect()
+        try:
+            barrier.wait(30)
+            for n in range(100_000):
+                if time.monotonic() >= deadline[0]:
+                    break
+                began = time.perf_counter()
+                try:
+                    if sqlite:
+                        conn.execute("BEGIN IMMEDIATE")
+                        conn.execute(insert.replace("%s", "?"), (index, n, "bare insert"))
+                        conn.execute("COMMIT")
+                    else:
+                        conn.execute(insert, (index, n, "bare insert"))
+                        conn.commit()
+                except (psycopg.Error, sqlite3.Error) as exc:
+                    errors[type(exc).__name__] += 1
+                    if sqlite:
+                        with contextlib.suppress(sqlite3.Error):
+                            conn.execute("ROLLBACK")
+                    else:
+                        conn.rollback()
+                    continue
+                latencies[index].append(time.perf_counter() - began)
+                counts[index] += 1
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    deadline[0] = time.monotonic() + seconds
+    began = time.perf_counter()
+    barrier.wait(30)
+    for thread in threads:
+        thread.join(seconds + 60)
+    elapsed = time.perf_counter() - began
+    with contextlib.closing(connect()) as conn:
+        conn.execute(f"DROP TABLE {SCRATCH}")
+        conn.commit()
+    return Bare(sum(counts), elapsed, [x for each in latencies for x in each], errors)
+
+
+def describe_bare(label: str, bare: Bare) -> str:
+    return (
+        f"{label}: {bare.commits} commits in {bare.seconds:.1f} s = {bare.rate:.0f}/s; "
+        f"p50 {percentile(bare.latency, 50) * 1000:.2f} ms, "
+        f"p99 {percentile(bare.latency, 99) * 1000:.2f} ms"
+        + (f"; errors {dict(bare.errors)}" if bare.errors else "")
+    )
+
+
+# ---------------------------------------------------------------------------
 # Report
 
 
@@ -472,7 +589,8 @@ def latency(label: str, samples: list[float]) -> str:
         return f"{label}: no requests"
     return (
         f"{label}: n={len(samples)}, median {statistics.median(samples) * 1000:.1f} ms, "
-        f"p95 {percentile(samples, 95) * 1000:.1f} ms, max {max(samples) * 1000:.1f} ms"
+        f"p95 {percentile(samples, 95) * 1000:.1f} ms, "
+        f"p99 {percentile(samples, 99) * 1000:.1f} ms, max {max(samples) * 1000:.1f} ms"
     )
 
 
@@ -506,8 +624,20 @@ def race_days(days: int, tz: ZoneInfo) -> tuple[date, date]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["postgres", "sqlite"], default="postgres")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
-    parser.add_argument("--clients", type=int, default=64, help="client threads")
+    parser.add_argument(
+        "--server-args",
+        default=None,
+        help=f"gunicorn options (default: {DEFAULT_SERVER_ARGS!r})",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=None, help="gunicorn sync workers: --server-args '-w N'"
+    )
+    parser.add_argument(
+        "--clients", type=int, default=16, help="client threads (and bare-insert threads)"
+    )
+    parser.add_argument(
+        "--bare-seconds", type=float, default=3, help="seconds of each bare insert+commit run"
+    )
     parser.add_argument("--attempts", type=int, default=30, help="booking attempts per client")
     parser.add_argument("--seconds", type=float, default=60, help="time limit of the race")
     parser.add_argument("--days", type=int, default=5, help="days of availability raced for")
@@ -526,6 +656,11 @@ def main(argv: list[str] | None = None) -> int:
     if not (0 <= args.cap_rounds <= 50 and 3 <= args.cap_threads <= 32):
         parser.error("need 0..50 cap rounds and 3..32 cap threads")
     args.seconds = min(args.seconds, 300)
+    args.bare_seconds = min(max(args.bare_seconds, 0.5), 30)
+    if args.server_args is None:
+        args.server_args = f"-w {args.workers}" if args.workers else DEFAULT_SERVER_ARGS
+    elif args.workers:
+        parser.error("give --server-args or --workers, not both")
 
     demo = tomllib.loads(DEMO_FILE.read_text(encoding="utf-8"))
     office = next(o for o in demo["office"] if o["slug"] == OFFICE)
@@ -536,7 +671,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"booking race, {datetime.now():%Y-%m-%d %H:%M}; Python {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs; backend {args.backend}; gunicorn -w {args.workers} (sync); "
+        f"{os.cpu_count()} CPUs; backend {args.backend}; gunicorn {args.server_args}; "
         f"{args.clients} clients x <= {args.attempts} attempts, <= {args.seconds:.0f} s; "
         f"office {OFFICE}, days {first}..{last}, pick among first {args.pick} free starts; "
         f"services round-robin over {len(services)}: {', '.join(services)}",
@@ -549,8 +684,10 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(tmp)
         migrate_and_load(url, folder / "instance")
         print(f"database {url} migrated, demo offices loaded", flush=True)
+        bare_before = bare_inserts(url, args.clients, args.bare_seconds)
+        print(describe_bare("bare insert+commit before the race", bare_before), flush=True)
         results: list[ClientResult | None] = [None] * args.clients
-        with gunicorn(url, args.workers, folder) as server:
+        with gunicorn(url, args.server_args, folder) as server:
             print(f"gunicorn answering at {server.base}", flush=True)
             barrier = threading.Barrier(args.clients + 1)
             deadline_box = [math.inf]
@@ -583,6 +720,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.cap_threads,
                 run_id,
             )
+        bare_after = bare_inserts(url, args.clients, args.bare_seconds)
         log_text = server.log.read_text(errors="replace")
         RESULTS.mkdir(exist_ok=True)
         kept_log = RESULTS / f"booking_race-{stamp}-{args.backend}-gunicorn.log"
@@ -625,10 +763,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     posts = [x for r in done for x in r.post_latency]
     print(latency("POST latency", [seconds for _, seconds in posts]))
-    print(latency("  of which 201", [seconds for status, seconds in posts if status == 201]))
-    print(latency("  of which 409", [seconds for status, seconds in posts if status == 409]))
+    won = [seconds for status, seconds in posts if status == 201]
+    lost = [seconds for status, seconds in posts if status == 409]
+    print(latency("  of which 201", won))
+    print(latency("  of which 409", lost))
+    if won and lost:
+        print(
+            f"  a 409 costs {statistics.median(lost) / statistics.median(won):.2f} x a 201 "
+            f"(median), {percentile(lost, 99) / percentile(won, 99):.2f} x (p99)"
+        )
     print(latency("GET availability latency", [x for r in done for x in r.get_latency]))
     print(f"confirmation mails written:       {mails}")
+    print(
+        f"\nthe limit: {args.clients} threads, a connection each, a scratch table in this database"
+    )
+    print("  " + describe_bare("bare insert+commit before the race", bare_before))
+    print("  " + describe_bare("bare insert+commit after the race ", bare_after))
+    limit = (bare_before.rate + bare_after.rate) / 2 or math.nan
+    print(
+        f"  bookings per second as a share of their mean: {successes / elapsed:.1f} / "
+        f"{limit:.0f} = {successes / elapsed / limit:.2%}"
+    )
     print("\ndatabase afterwards:")
     print(
         f"  active bookings: {check.active} (201 responses: {successes} in the race + "

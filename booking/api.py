@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from okienko.transaction import unit_of_work
 from . import admission, notifications
 from .availability import availability, local_today
 from .bookings import Contact, cancel_booking, create_booking
+from .cache import app_cache, etag, window_key
 from .codes import normalize_code
 from .declaration import Wanted, declare
 from .forms import ContactForm
@@ -29,6 +31,7 @@ from .offices import office_by_slug, service_by_key
 from .openapi import spec
 from .refusals import Refusal, SlotTaken
 from .times import iso, parse_start
+from .versions import all_versions, office_at_version, service_at_version
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 limiter.limit(lambda: current_app.config["API_RATE_LIMIT"])(api)
@@ -59,7 +62,32 @@ class ApiError(Exception):
 @api.after_request
 def _no_store(response: Response) -> Response:
     # Booking answers carry the manage token and a resident's booking: never cache them.
-    response.headers["Cache-Control"] = "no-store"
+    # Only the public reads (``revalidated``) say otherwise.
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def revalidated(
+    key: tuple[Any, ...], build: Callable[[], Any], *, by_language: bool = False
+) -> Response:
+    """A public read that clients and proxies may keep but must check every time.
+
+    ``key`` names the answer (an office's version, what was asked, the locale of a
+    localized one): a client holding its ETag gets a 304 before anything is built;
+    otherwise the JSON comes from the worker's cache, or ``build`` makes it. No
+    max-age: what was free a minute ago may be taken now, and a stale time costs the
+    resident a refused booking; a 304 costs a request and a small query.
+    """
+    tag = etag(key)
+    if request.if_none_match.contains_weak(tag):
+        response = Response(status=304)
+    else:
+        body = app_cache().get(("json", *key), lambda: jsonify(build()).get_data())
+        response = Response(body, mimetype="application/json")
+    response.set_etag(tag)
+    response.headers["Cache-Control"] = "no-cache"
+    if by_language:
+        response.vary.add("Accept-Language")  # and Cookie, which Flask adds when read
     return response
 
 
@@ -158,6 +186,23 @@ def find_office(slug: str) -> Office:
     return office
 
 
+def find_office_at_version(slug: str) -> tuple[Office, int]:
+    """The office and its version, read before anything else of it (``booking.versions``)."""
+    found = office_at_version(db.session(), slug)
+    if found is None:
+        raise ApiError(404, "unknown_office", _l("There is no such office."))
+    return found
+
+
+def find_service_at_version(slug: str, key: str) -> tuple[Office, Service, int]:
+    """The office, its service and the office's version, read before anything else of them."""
+    found = service_at_version(db.session(), slug, key)
+    if found is None:
+        find_service(find_office(slug), key)  # the 404 that says which of the two is unknown
+        raise ApiError(404, "unknown_service", _l("This office has no such service."))
+    return found
+
+
 def find_service(office: Office, key: str) -> Service:
     """Any service of the office: one not bookable online is refused when booked."""
     service = service_by_key(db.session(), office, key)
@@ -194,34 +239,42 @@ def openapi() -> Response:
 
 @api.get("/offices")
 def offices() -> Response:
-    rows = db.session.scalars(select(Office).order_by(Office.name))
-    return jsonify([office_json(o) for o in rows])
+    versions = all_versions(db.session())
+    return revalidated(
+        ("offices", versions),
+        lambda: [office_json(o) for o in db.session.scalars(select(Office).order_by(Office.name))],
+    )
 
 
 @api.get("/offices/<slug>")
 def office(slug: str) -> Response:
-    office = find_office(slug)
+    office, version = find_office_at_version(slug)
     locale = str(get_locale())
-    return jsonify(
-        {
+    return revalidated(
+        ("office", office.id, version, locale),
+        lambda: {
             **office_json(office),
             "services": [service_json(s, locale) for s in office.services if s.bookable_online],
             "admission": admission_json(office, locale),
-        }
+        },
+        by_language=True,
     )
 
 
 @api.get("/offices/<slug>/services")
 def services(slug: str) -> Response:
-    office = find_office(slug)
+    office, version = find_office_at_version(slug)
     locale = str(get_locale())
-    return jsonify([service_json(s, locale) for s in office.services if s.bookable_online])
+    return revalidated(
+        ("services", office.id, version, locale),
+        lambda: [service_json(s, locale) for s in office.services if s.bookable_online],
+        by_language=True,
+    )
 
 
 @api.get("/offices/<slug>/services/<key>/availability")
 def service_availability(slug: str, key: str) -> Response:
-    office = find_office(slug)
-    service = find_service(office, key)
+    office, service, version = find_service_at_version(slug, key)
     now = utcnow()
     first = parse_day("from", local_today(office, now))
     try:
@@ -234,9 +287,10 @@ def service_availability(slug: str, key: str) -> Response:
             "invalid_range",
             _l("The range must run forwards and span at most %(days)d days.", days=MAX_RANGE_DAYS),
         )
-    free = availability(db.session(), office, service, first, last, now)
-    return jsonify(
-        {
+
+    def build() -> dict[str, Any]:
+        free = availability(db.session(), office, service, first, last, now)
+        return {
             "office": office.slug,
             "service": service.key,
             "timezone": office.timezone,
@@ -246,7 +300,10 @@ def service_availability(slug: str, key: str) -> Response:
                 for d, starts in free.items()
             ],
         }
-    )
+
+    window = window_key(office, now, first, last)
+    asked = ("free", office.id, version, service.id, first, last, *window)
+    return revalidated(asked, build)
 
 
 def booking_request() -> dict[str, Any]:
@@ -324,6 +381,9 @@ def create() -> tuple[Response, int]:
                 outcome=declaration.outcome if declaration else None,
             )
             notifications.booking_confirmed(session, booking, token, now)
+            # Read before the commit, while all of it is loaded: after it, every
+            # attribute would be read again.
+            answer = booking_json(booking, str(get_locale()))
     if declaration is not None and declaration.refused:  # kept, and the resident told
         raise ApiError(
             403,
@@ -332,9 +392,7 @@ def create() -> tuple[Response, int]:
             remote=remote_json(office, service, str(get_locale())),
         )
     manage = current_app.config["PUBLIC_URL"].rstrip("/") + url_for("booking.manage", token=token)
-    return jsonify(
-        {**booking_json(booking, str(get_locale())), "token": token, "manage_url": manage}
-    ), 201
+    return jsonify({**answer, "token": token, "manage_url": manage}), 201
 
 
 def checked_booking() -> tuple[dict[str, Any], Office, Service, datetime, ContactForm]:

@@ -43,6 +43,7 @@ from .refusals import (
 )
 from .signals import booking_ended
 from .slots import candidate_starts, cells, free_counter
+from .versions import touch
 
 # Each move sends a mail: a cap keeps a stranger's address from being flooded.
 MAX_CHANGES = 5
@@ -236,6 +237,7 @@ def create_booking(
     )
     if not _hold(session, booking, counters, timedelta(minutes=office.slot_minutes)):
         raise SlotTaken(nearest_free(session, office, service, start, now))
+    touch(session, office.id)
     if checked and outcome is not None:
         admission.record(session, office, "booking", outcome, now, booking=booking)
     return booking, token
@@ -274,6 +276,7 @@ def reschedule_booking(
             raise SlotTaken(nearest_free(session, office, service, start, now))
         booking.sequence += 1
         booking.reminder_sent_at = None  # the new time gets a reminder of its own
+    touch(session, office.id)
     booking_ended.send(booking, session=session, reason="moved", now=now)
     return booking
 
@@ -307,6 +310,7 @@ def _end(session: Session, booking: Booking, status: BookingStatus, now: datetim
     session.execute(delete(BookingSlot).where(BookingSlot.booking_id == booking.id))
     session.expire(booking, ["slots"])
     session.flush()
+    touch(session, booking.office_id)
     booking_ended.send(booking, session=session, reason=status.value, now=now)
     return booking
 
@@ -344,6 +348,7 @@ def to_phone(session: Session, booking: Booking, phone: str | None, now: datetim
         booking.mode = BookingMode.PHONE
         booking.sequence += 1
         booking.reminder_sent_at = None
+    touch(session, booking.office_id)
     return booking
 
 
@@ -398,6 +403,7 @@ def rebook(
         booking.mode = BookingMode.IN_PERSON
         booking.sequence += 1
         booking.reminder_sent_at = None
+    touch(session, office.id)
     if checked and outcome is not None:
         admission.record(session, office, "booking", outcome, now, booking=booking)
     return booking

@@ -16,6 +16,7 @@ from . import admission
 from .importer import OfficeConfigError, apply_admission, load_file
 from .models import Office
 from .offices import office_by_slug
+from .versions import touch
 
 offices_cli = AppGroup("offices", help="Set up offices from configuration files.")
 admission_cli = AppGroup("admission", help="The sanitary admission check.")
@@ -56,8 +57,9 @@ def find_office(slug: str) -> Office:
 @click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), help="Last day.")
 def admission_on(slug: str, first: object, last: object) -> None:
     """Switch the sanitary regime on for office SLUG, from and to a day if given."""
-    with unit_of_work():
+    with unit_of_work() as session:
         office = find_office(slug)
+        touch(session, office.id)  # the API shows the regime with the office
         if office.admission is None:  # never configured: the default questions and notices
             apply_admission(office, {})
         assert office.admission is not None
@@ -71,10 +73,11 @@ def admission_on(slug: str, first: object, last: object) -> None:
 @click.argument("slug")
 def admission_off(slug: str) -> None:
     """Switch the sanitary regime off for office SLUG."""
-    with unit_of_work():
+    with unit_of_work() as session:
         office = find_office(slug)
         if office.admission is not None:
             office.admission.enabled = False
+            touch(session, office.id)
     click.echo(f"{slug}: sanitary regime off")
 
 

@@ -36,6 +36,7 @@ from .models import (
 )
 from .offices import office_by_slug
 from .slots import END_OF_DAY
+from .versions import touch
 
 # Numeric office settings and their defaults.
 NUMBERS = {
@@ -387,6 +388,8 @@ def import_offices(session: Session, data: dict[str, Any]) -> list[Office]:
         _apply_counters(office, entry.get("counters", []), services)
         result.append(office)
     session.flush()
+    for office in result:  # hours, closures, services, counters: all may have changed
+        touch(session, office.id)
     return result
 
 

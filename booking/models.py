@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -96,6 +97,19 @@ class Office(Model):
 
     def drop_box_text(self, locale: str) -> str | None:
         return localized(self.drop_box, locale)
+
+
+class OfficeVersion(Model):
+    """How many times what residents can book or see of an office has changed.
+
+    Raised by the last statement of every transaction that changes it
+    (``booking/versions.py``): the caches of free times and office data key on it.
+    """
+
+    office_id: Mapped[int] = mapped_column(
+        ForeignKey("office.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(BigInteger)
 
 
 class Service(Model):

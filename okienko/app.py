@@ -15,7 +15,7 @@ from . import doctor, errorpages, scheduler
 from . import models as _models  # noqa: F401  the core's tables join the metadata
 from .cli import register_cli
 from .config import from_environment
-from .database import configure_sqlite, db
+from .database import configure_sqlite, db, register_intent
 from .extensions import CONTENT_SECURITY_POLICY, babel, csrf, limiter, migrate, talisman
 from .i18n import LANGUAGE_NAMES, LANGUAGES, remember_language, select_locale
 
@@ -51,6 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
+    register_intent(app)  # first of the request hooks: before anything reads the database
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)

@@ -1,13 +1,18 @@
-"""The SQLAlchemy handle, the UTC datetime column type and SQLite connection rules."""
+"""The SQLAlchemy handle, the UTC datetime column type, SQLite connection rules and
+which transactions may write (readers run side by side on SQLite)."""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from flask import Flask, g, request
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import CursorResult, DateTime, Engine, Enum, MetaData, Result, event
+from sqlalchemy import Connection, CursorResult, DateTime, Engine, Enum, MetaData, Result, event
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -65,26 +70,86 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def configure_sqlite(engine: Engine) -> None:
-    """Make SQLite transactions safe under concurrent writers.
+# Whether transactions begun now may write. Writing is the default (commands, jobs,
+# scripts, tests); a request that only reads says so (``register_intent``), and so does
+# work outside a request with ``reading()``.
+_writing: ContextVar[bool] = ContextVar("okienko.writing", default=True)
 
-    pysqlite's own transaction handling breaks SAVEPOINT, and a deferred
-    transaction that reads before it writes can fail with SQLITE_BUSY despite
-    the busy timeout; so every transaction begins IMMEDIATE and waits its turn.
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_WRITES = "okienko_writes"  # the mark ``writes`` sets on a view
+_QUERY_ONLY = "okienko.query_only"  # a connection's PRAGMA query_only, as last set
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+@contextmanager
+def reading() -> Iterator[None]:
+    """Transactions begun in the block only read: on SQLite they take no write lock.
+
+    For reads outside a request, such as a stream's after its response has begun.
+    """
+    token = _writing.set(False)
+    try:
+        yield
+    finally:
+        _writing.reset(token)
+
+
+def writes(view: View) -> View:
+    """Mark a view that writes although it answers GET: its request's transactions may write.
+
+    The mark is read as the request starts, before any query; functools.wraps copies it
+    to the decorators around the view, so it may stand anywhere among them.
+    """
+    setattr(view, _WRITES, True)
+    return view
+
+
+def register_intent(app: Flask) -> None:
+    """Requests by GET, HEAD or OPTIONS only read, unless their view is marked ``writes``."""
+
+    @app.before_request
+    def _declare() -> None:
+        view = app.view_functions.get(request.endpoint or "")
+        reads = request.method in READING_METHODS and not getattr(view, _WRITES, False)
+        g.okienko_writing = _writing.set(not reads)
+
+    @app.teardown_request
+    def _restore(_exc: BaseException | None) -> None:
+        # A worker thread goes on to other requests, and to a streamed body after this.
+        if (token := g.pop("okienko_writing", None)) is not None:
+            _writing.reset(token)
+
+
+def configure_sqlite(engine: Engine) -> None:
+    """Make SQLite transactions safe under concurrent writers, and readers concurrent.
+
+    pysqlite's own transaction handling breaks SAVEPOINT, so we begin transactions
+    ourselves. A deferred transaction that reads before it writes can fail with
+    SQLITE_BUSY despite the busy timeout (another writer committed since its
+    first read), so a transaction that may write begins IMMEDIATE and waits its
+    turn. One that only reads begins deferred and, under WAL, runs beside the
+    writer and the other readers; PRAGMA query_only makes a write in it fail at
+    once, every time, instead of only under contention.
     """
 
     @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection: Any, _record: Any) -> None:
+    def _connect(dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+        record.info[_QUERY_ONLY] = False
 
     @event.listens_for(engine, "begin")
-    def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    def _begin(connection: Connection) -> None:
+        read_only = not _writing.get()
+        if connection.info.get(_QUERY_ONLY) is not read_only:
+            connection.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
+            connection.info[_QUERY_ONLY] = read_only
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def string_enum(cls: type[enum.Enum]) -> Enum:

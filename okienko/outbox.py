@@ -3,10 +3,10 @@
 A mail is queued in the transaction that decided to send it (a reminder
 claimed, a booking made), so it is never lost and never queued twice. A
 sender claims it with a conditional UPDATE for ``LEASE`` before it talks to
-the server, so two senders (two scheduler processes, a web worker and the
-scheduler) never send the same mail. A send that fails waits ``backoff``
-and is tried again, up to ``MAX_ATTEMPTS``; then the mail is marked failed
-and shown to staff on the counter page.
+the server, so two senders (two scheduler processes, a web worker's mail
+sender and the scheduler) never send the same mail. A send that fails waits
+``backoff`` and is tried again, up to ``MAX_ATTEMPTS``; then the mail is
+marked failed and shown to staff on the counter page.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from . import sender
 from .database import rows_changed, utcnow
 from .mail import deliver
 from .models import QueuedMail
@@ -67,22 +68,16 @@ def post(
     office_id: int | None = None,
     booking_id: int | None = None,
 ) -> QueuedMail:
-    """Queue ``message`` in the caller's unit of work, to be sent right after its commit.
+    """Queue ``message`` in the caller's unit of work, to be sent soon after its commit.
 
     Queued with the change that decided to send it, so it is never lost and never
-    sent for a change that was rolled back. If the server does not answer then,
-    the scheduler's mail job tries again.
+    sent for a change that was rolled back. After the commit the process's mail
+    sender (``okienko.sender``) sends it, off the request; if the server does not
+    answer then, or the process ends first, the scheduler's mail job sends it.
     """
     row = enqueue(session, message, now, office_id, booking_id)
-    config = dict(current_app.config)
-    mail_id = row.id
-
-    def send_now() -> None:
-        # After the commit: nobody waits on SQLite's write lock for a slow mail server.
-        if not send(session, mail_id, config):
-            current_app.logger.warning("mail %s queued for a retry", mail_id)
-
-    after_commit(session, send_now)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    after_commit(session, sender.sender_for(app).wake)
     return row
 
 
@@ -184,8 +179,11 @@ def failed(session: Session, office_id: int, since: datetime) -> list[QueuedMail
 
 
 def retry(session: Session, mail: QueuedMail, now: datetime) -> None:
-    """A clerk sends a failed mail again, e.g. once the server is back."""
+    """A clerk sends a failed mail again, e.g. once the server is back: at once, after
+    the commit."""
     mail.failed_at = None
     mail.attempts = 0
     mail.next_attempt_at = now
     mail.claimed_until = None
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    after_commit(session, sender.sender_for(app).wake)

@@ -14,5 +14,5 @@ from .scheduler import job
 
 @job("mail", every=timedelta(seconds=30))
 def deliver_mail(session: Session, now: datetime, config: Mapping[str, Any]) -> int:
-    """Send what is due: new mail the request could not send, and retries after a backoff."""
+    """Send what is due: new mail no process's sender got out (it ended first), and retries."""
     return outbox.send_due(session, config)

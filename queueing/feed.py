@@ -23,7 +23,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from booking.models import Office
-from okienko.database import db, utcnow
+from okienko.database import db, reading, utcnow
 
 from .events import events_after, latest_id
 from .models import QueueEvent
@@ -85,7 +85,7 @@ class Feed:
                 and time.monotonic() - cached[2] < STATE_MAX_AGE
             ):
                 return cached[0], cached[1]
-            with self.app.app_context(), Session(db.engine) as session:
+            with self.app.app_context(), reading(), Session(db.engine) as session:
                 newest = latest_id(session, self.office_id)
                 office = session.get(Office, self.office_id)
                 if office is None:
@@ -103,23 +103,30 @@ class Feed:
         """
         with self._lock:
             now = time.monotonic()
-            if announced > self._seen_announced or now - self._read_at >= poll_seconds:
+            stale = announced > self._seen_announced or now - self._read_at >= poll_seconds
+            if stale or self._base is None:
+                self._read()  # noted only once it succeeded: a failed read is tried again
                 self._seen_announced = max(self._seen_announced, announced)
                 self._read_at = now
-                self._read()
             assert self._base is not None
             if last_id >= self._base:
                 return self._events[bisect.bisect_right(self._ids, last_id) :]
             return self._replay(last_id)
 
     def _read(self) -> None:
-        with self.app.app_context(), Session(db.engine) as session:
-            if self._base is None:  # the feed starts at the log's end
+        with self.app.app_context(), reading(), Session(db.engine) as session:
+            new = (
+                []
+                if self._base is None
+                else events_after(session, self.office_id, self._read_upto, KEEP)
+            )
+            if self._base is None or len(new) == KEEP:
+                # The feed's start, or a backlog built while no screen was open (a night):
+                # the feed starts again at the log's end, and a stream behind it reads
+                # the log itself (``_replay``), never the whole backlog under the lock.
                 self._base = self._read_upto = latest_id(session, self.office_id)
+                self._events, self._ids = [], []
                 return
-            new = events_after(session, self.office_id, self._read_upto, KEEP)
-            while len(new) % KEEP == 0 and new:  # a long outage: read to the end
-                new += events_after(session, self.office_id, new[-1].id, KEEP)
             if not new:
                 return
             self._events += self._format(new, self._current_counts(session))
@@ -137,7 +144,7 @@ class Feed:
     def _replay(self, last_id: int) -> list[Sent]:
         """A stream further behind than the memory (a display back after a long
         outage, or one that started just before the feed): read from the log."""
-        with self.app.app_context(), Session(db.engine) as session:
+        with self.app.app_context(), reading(), Session(db.engine) as session:
             rows = events_after(session, self.office_id, last_id, 200)
             counts = self._counts if self._counts is not None else self._current_counts(session)
             return self._format(rows, counts)

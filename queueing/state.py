@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from booking import admission
@@ -172,30 +172,25 @@ def waiting_counts(session: Session, office: Office, now: datetime) -> list[dict
 def recent_handling_by_service(
     session: Session, service_ids: list[int], limit: int = 20
 ) -> dict[int, list[timedelta]]:
-    """``recent_handling`` for several services in one query (a window per service)."""
-    ranked = (
-        select(
-            Ticket.service_id,
-            Ticket.serving_at,
-            Ticket.finished_at,
-            func.row_number()
-            .over(partition_by=Ticket.service_id, order_by=Ticket.finished_at.desc())
-            .label("rank"),
-        )
+    """``recent_handling`` for several services in one statement: the newest ``limit``
+    of each, each part read along the (service, finished) index, whatever the history."""
+    parts = [
+        select(Ticket.service_id, Ticket.serving_at, Ticket.finished_at)
         .where(
-            Ticket.service_id.in_(service_ids),
+            Ticket.service_id == service_id,
             Ticket.status == TicketStatus.DONE,
             Ticket.serving_at.is_not(None),
         )
+        .order_by(Ticket.finished_at.desc())
+        .limit(limit)
         .subquery()
-    )
-    rows = session.execute(
-        select(ranked.c.service_id, ranked.c.serving_at, ranked.c.finished_at).where(
-            ranked.c.rank <= limit
-        )
-    )
+        .select()
+        for service_id in service_ids
+    ]
     result: dict[int, list[timedelta]] = {}
-    for service_id, start, end in rows:
+    if not parts:
+        return result
+    for service_id, start, end in session.execute(union_all(*parts)):
         if start and end:
             result.setdefault(service_id, []).append(end - start)
     return result

@@ -14,6 +14,7 @@ from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from booking.models import Booking, BookingMode, BookingSlot, BookingStatus
+from booking.versions import touch
 from okienko.database import rows_changed
 from okienko.scheduler import job
 
@@ -42,6 +43,7 @@ def mark_no_shows(session: Session, now: datetime, config: Mapping[str, Any]) ->
         for b in candidates
         if b.starts_at + timedelta(minutes=b.office.checkin_after_minutes) < now
     ]
+    offices = {b.id: b.office_id for b in candidates}
     session.commit()
     marked = 0
     for booking_id in late:
@@ -69,6 +71,7 @@ def mark_no_shows(session: Session, now: datetime, config: Mapping[str, Any]) ->
                     BookingSlot.booking_id == booking_id, BookingSlot.starts_at >= now
                 )
             )
+            touch(session, offices[booking_id])  # the rest of its time is free again
             marked += 1
         session.commit()
     return marked

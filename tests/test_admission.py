@@ -45,7 +45,7 @@ from tests.helpers.bookings import booking_of
 from tests.helpers.floor import ERROR_RE, SECRET, Clerk, device_link, signed_in_device
 from tests.helpers.forms import CSRF_RE, book_form, csrf_token, local_start, manage_token
 from tests.helpers.live_server import LiveServer
-from tests.helpers.mailbox import Mailbox, outbox
+from tests.helpers.mailbox import Mailbox, mail_sent, outbox
 from tests.helpers.race import race
 
 BYTOM, RATY = "bytom-zielna", "raty-umorzenia"  # Dział Windykacji handles instalments
@@ -81,6 +81,7 @@ def book_bytom(app: Flask, at: str = "10:00", language: str = "cs", **kw: Any) -
             language=language,
             **kw,
         )
+        mail_sent(app)  # the confirmation, at the booking's time
     return manage_token(response)
 
 
@@ -271,6 +272,7 @@ def test_the_online_answer_opens_a_day_before_and_a_refusal_frees_the_slot(
         )
         assert response.status_code == 302
         page = client.get(f"/manage/{token}?lang=en")
+        mail_sent(app)
     # The resident's own page now says so, and offers the next steps.
     assert page.status_code == 200
     assert 'data-refused="1"' in page.get_data(as_text=True)
@@ -342,6 +344,7 @@ def test_each_refusing_answer_at_the_kiosk_refuses_the_booking(app: Flask, key: 
         # Scanning again gets no ticket either: the booking is refused.
         again = kiosk_check_in(kiosk, payload, {k: "no" for k in KEYS})
         assert again.status_code == 409
+        mail_sent(app)
     assert tickets(app) == []
     assert booking_of(app, token).status == BookingStatus.REFUSED
     assert cells_of(app, booking.id) == 0
@@ -471,6 +474,7 @@ def test_a_clerk_refuses_service_with_a_listed_reason_and_it_is_logged(app: Flas
         assert clerk.act(ticket_id, "refuse", reason="has a cough").status_code == 400  # free text
         response = clerk.act(ticket_id, "refuse", reason="no_mask")
         assert response.status_code == 200, response.get_data(as_text=True)
+        mail_sent(app)
     [refused] = tickets(app)
     assert refused.status == TicketStatus.REFUSED
     booking = booking_of(app, token)

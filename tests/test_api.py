@@ -528,6 +528,12 @@ def test_error_messages_come_in_the_language_of_the_request(client: FlaskClient,
 
 
 def test_api_answers_are_not_cached_and_set_no_cookie(client) -> None:
+    # Public reads may be kept but are checked every time (tests/test_cache.py); a
+    # resident's booking never is.
     response = client.get("/api/v1/offices?lang=cs")
+    assert response.headers["Cache-Control"] == "no-cache"
+    assert "Set-Cookie" not in response.headers
+    response = client.get("/api/v1/bookings/ABCD-EFGH", headers={"X-Booking-Token": "x"})
+    assert response.status_code == 404
     assert response.headers["Cache-Control"] == "no-store"
     assert "Set-Cookie" not in response.headers

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,6 +13,7 @@ from booking.importer import DEMO_FILE, load_file
 from okienko.app import create_app
 from okienko.database import db
 from tests.helpers.apps import base_config, make_app
+from tests.helpers.logs import Records
 from tests.helpers.ports import free_port
 from tests.helpers.services import PrivatePostgres, PrivateRedis
 from tests.helpers.waiting import wait_until
@@ -83,30 +83,6 @@ API_PATHS = [
     "/api/v1/offices/koszalin-zbm/services",
     "/api/v1/openapi.json",
 ]
-
-
-class Records(logging.Handler):
-    """Log records of this process at WARNING and above, however logging was set up.
-
-    (Alembic's fileConfig, run by the migrations in this process, replaces the root
-    logger's handlers, pytest's among them, and disables the loggers existing then.)
-    """
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def __enter__(self) -> list[logging.LogRecord]:
-        for name in ("flask-limiter", "okienko.app", "queueing.events"):
-            logging.getLogger(name).disabled = False
-        logging.getLogger().addHandler(self)
-        return self.records
-
-    def __exit__(self, *exc: object) -> None:
-        logging.getLogger().removeHandler(self)
 
 
 def test_the_api_keeps_answering_with_redis_down_and_limits_fall_back_to_memory(

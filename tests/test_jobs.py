@@ -47,7 +47,7 @@ from tests.helpers.floor import (
     ticket_id_of,
 )
 from tests.helpers.forms import book_form, csrf_token, local_start, manage_token
-from tests.helpers.mailbox import Mailbox
+from tests.helpers.mailbox import Mailbox, mail_sent
 from tests.helpers.mailbox import outbox as outbox_files
 from tests.helpers.waiting import wait_until
 
@@ -82,6 +82,7 @@ def book(app: Flask, day: str, clock: str, language: str, email: str, when: date
             language=language,
             email=email,
         )
+        mail_sent(app)  # the confirmation, at the booking's time
     return manage_token(response)
 
 
@@ -182,6 +183,7 @@ def test_a_booking_made_after_its_reminder_time_gets_none_and_cancelled_ones_non
     with time_machine.travel(at("2026-11-21", "09:00"), tick=False):
         field = csrf_token(client, f"/manage/{early}/cancel")
         client.post(f"/manage/{early}/cancel", data={"csrf_token": field})
+        mail_sent(app)
     assert run(app, "reminders", at("2026-11-24", "18:00")) == 0
     assert reminders(smtp) == []
 

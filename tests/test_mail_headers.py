@@ -22,7 +22,7 @@ from booking.qr import verify_ticket
 from okienko.database import db
 from tests.helpers.factories import MakeBooking, MakeOffice, MakeService
 from tests.helpers.forms import book_form, csrf_token, local_start, manage_token
-from tests.helpers.mailbox import Mailbox
+from tests.helpers.mailbox import Mailbox, mail_sent
 
 TODAY = datetime(2026, 3, 20, 9, tzinfo=UTC)  # a Friday
 PLZEN, SERVICE = "plzen-kontaktni-misto", "volne-byty"
@@ -63,6 +63,7 @@ def test_confirmation_shows_the_qr_inline_and_replies_go_to_the_office(
     start = local_start("2026-03-23", "10:00", "Europe/Prague")
     with time_machine.travel(TODAY, tick=True):
         token = manage_token(book_form(app.test_client(), PLZEN, SERVICE, start, language="en"))
+        mail_sent(app)
     (message,) = smtp.messages
     assert_headers(message, "bydleni@plzen.example")
     with app.app_context():
@@ -103,6 +104,7 @@ def test_an_office_without_an_address_gets_no_reply_to_and_cancellations_no_qr(
             f"/manage/{token}/cancel",
             data={"csrf_token": csrf_token(client, f"/manage/{token}/cancel")},
         )
+        mail_sent(app)
     confirmation, cancellation = smtp.messages
     for message in (confirmation, cancellation):
         assert_headers(message, None)
@@ -122,6 +124,7 @@ def test_a_refusal_at_booking_has_the_headers_too(app: Flask, smtp: Mailbox) -> 
         response = book_form(
             app.test_client(), "bytom-zielna", "raty-umorzenia", start, answers=refusing
         )
+        mail_sent(app)
     assert response.status_code == 403
     (message,) = smtp.messages
     assert_headers(message, "obsluga@bytom.example")

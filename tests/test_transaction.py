@@ -2,7 +2,7 @@
 that were rolled back; a savepoint's rollback inside the unit does not lose it.
 
 Mail goes through the real outbox to the file outbox (no MAIL_SERVER), so a mail that
-went out is a file on disk.
+went out is a file on disk (once the app's mail sender has run).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from okienko.database import db, utcnow
 from okienko.mail import build_message
 from okienko.models import QueuedMail
 from okienko.transaction import after_commit, unit_of_work
+from tests.helpers import mailbox
 
 
 class Boom(Exception):
@@ -32,6 +33,7 @@ def message(subject: str) -> EmailMessage:
 
 
 def sent_files(app: Flask) -> list[Path]:
+    mailbox.mail_sent(app)
     return sorted(Path(app.config["MAIL_OUTBOX"]).glob("*.eml"))
 
 

@@ -13,7 +13,7 @@ from ..privacy import supervisory_authority
 from ..times import iso
 from .blueprint import bp
 from .calendar import day_starts, month_view
-from .lookups import get_office, get_service
+from .lookups import get_office, get_service_at_version
 
 
 @bp.get("/")
@@ -58,9 +58,10 @@ def office(slug: str) -> str:
 
 @bp.get("/o/<slug>/<key>")
 def service_calendar(slug: str, key: str) -> str:
-    office = get_office(slug)
-    service = get_service(office, key)
-    view = month_view(office, service, request.args.get("month"), utcnow())
+    # No ETag or 304 for pages: each carries its own CSRF token and CSP nonce. The free
+    # times behind them come from the cache.
+    office, service, version = get_service_at_version(slug, key)
+    view = month_view(office, service, request.args.get("month"), utcnow(), version=version)
     return render_template(
         "booking/calendar.html",
         office=office,
@@ -73,9 +74,8 @@ def service_calendar(slug: str, key: str) -> str:
 
 @bp.get("/o/<slug>/<key>/<day>")
 def service_day(slug: str, key: str, day: str) -> str:
-    office = get_office(slug)
-    service = get_service(office, key)
-    chosen, starts = day_starts(office, service, day, utcnow())
+    office, service, version = get_service_at_version(slug, key)
+    chosen, starts = day_starts(office, service, day, utcnow(), version=version)
     return render_template(
         "booking/times.html",
         office=office,

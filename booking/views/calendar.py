@@ -11,7 +11,23 @@ from flask import abort
 from okienko.database import db, utcnow
 
 from ..availability import availability, booking_window, local_today
+from ..cache import free_times
 from ..models import Office, Service
+
+
+def free_between(
+    office: Office,
+    service: Service,
+    first: date,
+    last: date,
+    now: datetime,
+    ignore_booking: int | None,
+    version: int | None,
+) -> dict[date, list[datetime]]:
+    """Free starts, from the cache when the caller read the office's ``version`` first."""
+    if version is not None and ignore_booking is None:
+        return free_times(db.session(), office, version, service, first, last, now)
+    return availability(db.session(), office, service, first, last, now, ignore_booking)
 
 
 def month_view(
@@ -21,6 +37,8 @@ def month_view(
     now: datetime,
     ignore_booking: int | None = None,
     not_before: datetime | None = None,
+    *,
+    version: int | None = None,
 ) -> dict[str, Any]:
     """The calendar of one month: which days have free times (from ``not_before`` on)."""
     today = local_today(office, now)
@@ -31,14 +49,14 @@ def month_view(
         first = today.replace(day=1)
     first = min(max(first, today.replace(day=1)), last_day.replace(day=1))
     following = (first + timedelta(days=32)).replace(day=1)
-    free = availability(
-        db.session(),
+    free = free_between(
         office,
         service,
         max(first, today),
         min(following - timedelta(days=1), last_day),
         now,
         ignore_booking,
+        version,
     )
     weeks: list[list[date | None]] = []
     week: list[date | None] = [None] * first.weekday()
@@ -74,6 +92,8 @@ def day_starts(
     now: datetime,
     ignore_booking: int | None = None,
     not_before: datetime | None = None,
+    *,
+    version: int | None = None,
 ) -> tuple[date, list[datetime]]:
     """The day a link names and its free starts (from ``not_before`` on); 404 if it is
     no day of the booking window."""
@@ -86,7 +106,7 @@ def day_starts(
     # calendar overflow in the arithmetic below: such a day is a link no longer valid.
     if not local_today(office, now) <= day <= last_day:
         abort(404)
-    free = availability(db.session(), office, service, day, day, now, ignore_booking)
+    free = free_between(office, service, day, day, now, ignore_booking, version)
     return day, [s for s in free.get(day, []) if not_before is None or s >= not_before]
 
 

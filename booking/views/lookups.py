@@ -10,10 +10,20 @@ from okienko.tokens import hash_token
 
 from ..models import Booking, BookingToken, Office, Service
 from ..offices import office_by_slug, service_by_key
+from ..versions import service_at_version
 
 
 def get_office(slug: str) -> Office:
     return office_by_slug(db.session(), slug) or abort(404)
+
+
+def get_service_at_version(slug: str, key: str) -> tuple[Office, Service, int]:
+    """``get_office`` and ``get_service`` with the office's version, read before the rest,
+    for the pages that show cached free times."""
+    found = service_at_version(db.session(), slug, key)
+    if found is None or not found[1].bookable_online:
+        abort(404)
+    return found
 
 
 def get_service(office: Office, key: str) -> Service:
