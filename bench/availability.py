@@ -3,7 +3,9 @@
 Fills a fresh, migrated database with the demo offices and then with real
 bookings (made through ``booking.bookings.create_booking``) holding a share
 of bytom-zielna's counter time (3 counters, 5 services) over the next 60 days,
-and times ``booking.availability.availability`` for each service.
+and times ``booking.availability.availability`` for each service. With
+``--counters N`` the office first gets N counters, every one serving every
+service, and is booked to the same share.
 
 Two timings per service:
 
@@ -19,6 +21,7 @@ Prints figures only; nothing here is a test. Run from the project root:
     .venv/bin/python bench/availability.py               # SQLite, and PostgreSQL if reachable
     .venv/bin/python bench/availability.py --no-postgres
     .venv/bin/python bench/availability.py --runs 50 --share 0.8 --start 2026-03-02
+    .venv/bin/python bench/availability.py --no-postgres --counters 30  # a big office
 """
 
 from __future__ import annotations
@@ -56,20 +59,20 @@ from booking.availability import (  # noqa: E402
     NEAREST_DAYS_BEFORE,
     availability,
     booking_window,
+    held_cells,
     nearest_free,
     schedule_for,
-    taken_cells,
 )
 from booking.bookings import Contact, create_booking  # noqa: E402
 from booking.importer import DEMO_FILE, load_file  # noqa: E402
-from booking.models import Booking, BookingSlot, Office, Service  # noqa: E402
+from booking.models import Booking, BookingSlot, Counter, Office, Service  # noqa: E402
 from booking.refusals import SlotTaken  # noqa: E402
 from booking.slots import (  # noqa: E402
     candidate_starts,
     cell_count,
     date_range,
     free_counter,
-    free_starts,
+    free_starts_in_grid,
 )
 from okienko.app import create_app  # noqa: E402
 from okienko.database import db  # noqa: E402
@@ -131,6 +134,17 @@ def fresh_pg_database() -> Iterator[str]:
 
 # ---------------------------------------------------------------------------
 # Filling the office with bookings
+
+
+def reshape_counters(office: Office, count: int) -> None:
+    """Give ``office`` exactly ``count`` counters, every one serving every service."""
+    del office.counters[count:]
+    while len(office.counters) < count:
+        number = len(office.counters) + 1
+        office.counters.append(Counter(name=f"Punkt obsługi {number}", position=number - 1))
+    for counter in office.counters:
+        counter.services = list(office.services)
+    db.session.flush()
 
 
 @dataclass
@@ -263,8 +277,8 @@ def time_service(
         warm.append(clock() - began)
 
     # The same cold call in parts, step by step as availability() does it.
-    parts: dict[str, list[float]] = {"schedule_for": [], "taken_cells": [], "free_starts": []}
-    taken: set[tuple[int, datetime]] = set()
+    parts: dict[str, list[float]] = {"schedule_for": [], "held_cells": [], "free_starts": []}
+    held: dict[int, int] = {}
     for _ in range(runs):
         office, service = fresh(session, office_id, service_id)
         counters = [c.id for c in service.counters]
@@ -275,12 +289,13 @@ def time_service(
         span_start = datetime.combine(first - timedelta(days=1), datetime.min.time(), tzinfo=tz)
         span_end = datetime.combine(last + timedelta(days=2), datetime.min.time(), tzinfo=tz)
         began = clock()
-        taken = taken_cells(session, counters, span_start, span_end)
-        parts["taken_cells"].append(clock() - began)
+        held = held_cells(session, counters, span_start, span_end, schedule.step)
+        parts["held_cells"].append(clock() - began)
         earliest, latest = booking_window(office, now)
         duration = timedelta(minutes=service.duration_minutes)
+        days = date_range(first, last)
         began = clock()
-        free_starts(schedule, date_range(first, last), duration, counters, taken, earliest, latest)
+        free_starts_in_grid(schedule, days, duration, len(counters), held, earliest, latest)
         parts["free_starts"].append(clock() - began)
 
     office, service = fresh(session, office_id, service_id)
@@ -289,7 +304,7 @@ def time_service(
         service.duration_minutes,
         len(service.counters),
         sum(len(starts) for starts in free.values()),
-        len(taken),
+        sum(counters.bit_count() for counters in held.values()),
         cold,
         warm,
         parts,
@@ -309,6 +324,9 @@ def bench_backend(label: str, url: str, args: argparse.Namespace, instance: Path
         last = first + timedelta(days=args.days - 1)
         # "now" is local midnight of the first day: the whole range is inside the booking window.
         now = datetime.combine(first, datetime.min.time(), tzinfo=tz).astimezone(UTC)
+        if args.counters is not None:
+            reshape_counters(office, args.counters)
+            db.session.commit()
         fill = fill_office(office, first, last, now, args.share, args.seed)
         office_id = office.id
         service_ids = [s.id for s in office.services if s.bookable_online]
@@ -366,7 +384,7 @@ def bench_backend(label: str, url: str, args: argparse.Namespace, instance: Path
         f"p95 {ms(percentile(rings, 95)).strip()}; whole 22-day span median "
         f"{ms(statistics.median(whole)).strip()} p95 {ms(percentile(whole, 95)).strip()}"
     )
-    print("\none cold call in parts (median ms): schedule_for / taken_cells query / free_starts")
+    print("\none cold call in parts (median ms): schedule_for / held_cells query / free starts")
     for t in timings:
         print(
             f"{t.service:28} "
@@ -428,10 +446,18 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="first day (default: next Monday)",
     )
+    parser.add_argument(
+        "--counters",
+        type=int,
+        default=None,
+        help="reshape the office to this many counters, each serving every service",
+    )
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     args = parser.parse_args(argv)
     if not 0 < args.share <= 1 or args.runs < 1 or not 1 <= args.days <= 60:
         parser.error("need 0 < --share <= 1, --runs >= 1 and 1 <= --days <= 60 (booking horizon)")
+    if args.counters is not None and args.counters < 1:
+        parser.error("need --counters >= 1")
     args.start = args.start or next_monday(date.today())
 
     print(

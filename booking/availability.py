@@ -3,20 +3,34 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from .models import BookingSlot, Office, Service
-from .slots import HoursRule, Schedule, date_range, free_starts
+from .slots import (
+    HoursRule,
+    Schedule,
+    cell_index,
+    counter_bits,
+    date_range,
+    free_starts_in_grid,
+)
+
+
+@lru_cache(maxsize=256)
+def _holidays(country: str, subdivision: str | None, years: range) -> frozenset[date]:
+    # A country's holidays of given years never change: computing them is most of a
+    # schedule's cost, so each process does it once.
+    return frozenset(holidays.country_holidays(country, subdiv=subdivision, years=list(years)))
 
 
 def public_holidays(office: Office, years: range) -> set[date]:
-    return set(
-        holidays.country_holidays(office.country, subdiv=office.subdivision, years=list(years))
-    )
+    return set(_holidays(office.country, office.subdivision, years))
 
 
 def schedule_for(office: Office, first: date, last: date) -> Schedule:
@@ -59,6 +73,53 @@ def taken_cells(
     return {(counter, start) for counter, start in rows}
 
 
+# A cell's counters come back from the database as integers of this many bits, one per
+# counter: with one row per (counter, cell) the sum of their distinct powers of two is
+# the bitwise or, and it stays within SQL's 64-bit signed integers.
+BITS_PER_SUM = 62
+
+
+@lru_cache(maxsize=1024)
+def _held_query(counters: tuple[int, ...]) -> Select[*tuple[Any, ...]]:
+    """The query of ``held_cells``, built once per set of counters (``first``, ``last``)."""
+    bits = counter_bits(counters)
+    sums = [
+        func.sum(
+            case(
+                {c: bits[c] >> start for c in counters[start : start + BITS_PER_SUM]},
+                value=BookingSlot.counter_id,
+                else_=0,
+            )
+        )
+        for start in range(0, len(counters), BITS_PER_SUM)
+    ]
+    return (
+        select(BookingSlot.starts_at, *sums)
+        .where(
+            BookingSlot.counter_id.in_(counters),
+            BookingSlot.starts_at >= bindparam("first"),
+            BookingSlot.starts_at < bindparam("last"),
+        )
+        .group_by(BookingSlot.starts_at)
+    )
+
+
+def held_cells(
+    session: Session, counters: list[int], first: datetime, last: datetime, step: timedelta
+) -> dict[int, int]:
+    """``taken_cells`` as ``slots.taken_bits`` gives it: cell number -> counters' bits.
+
+    Grouped in the database, so a busy office sends one row per cell, not per counter.
+    """
+    query = _held_query(tuple(counter_bits(counters)))
+    held: dict[int, int] = {}
+    for start, *sums in session.execute(query, {"first": first, "last": last}):
+        index = cell_index(start, step)
+        if index is not None:  # off the grid: a cell of an older slot length
+            held[index] = sum(int(part) << (i * BITS_PER_SUM) for i, part in enumerate(sums))
+    return held
+
+
 def availability(
     session: Session,
     office: Office,
@@ -79,19 +140,26 @@ def availability(
     tz = schedule.timezone
     span_start = datetime.combine(first - timedelta(days=1), datetime.min.time(), tzinfo=tz)
     span_end = datetime.combine(last + timedelta(days=2), datetime.min.time(), tzinfo=tz)
-    taken = taken_cells(session, counters, span_start, span_end)
+    step = schedule.step
+    held = held_cells(session, counters, span_start, span_end, step)
+    bits = counter_bits(counters)
     if ignore_booking is not None:
-        own = session.scalars(
-            select(BookingSlot).where(BookingSlot.booking_id == ignore_booking)
-        ).all()
-        taken -= {(cell.counter_id, cell.starts_at) for cell in own}
+        own = session.execute(
+            select(BookingSlot.counter_id, BookingSlot.starts_at).where(
+                BookingSlot.booking_id == ignore_booking
+            )
+        )
+        for counter, start in own:
+            index = cell_index(start, step)
+            if counter in bits and index in held:
+                held[index] &= ~bits[counter]
     earliest, latest = booking_window(office, now)
-    return free_starts(
+    return free_starts_in_grid(
         schedule,
         date_range(first, last),
         timedelta(minutes=service.duration_minutes),
-        counters,
-        taken,
+        len(bits),
+        held,
         earliest,
         latest,
     )

@@ -6,7 +6,7 @@ loads the data; everything here can be tested with literals.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -80,10 +80,12 @@ def opening_intervals(schedule: Schedule, day: date) -> list[tuple[datetime, dat
     return merged
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def align_up(instant: datetime, step: timedelta) -> datetime:
     """Round up to the grid of ``step`` counted from the Unix epoch in UTC."""
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    remainder = (instant - epoch) % step
+    remainder = (instant - EPOCH) % step
     return instant if not remainder else instant + (step - remainder)
 
 
@@ -96,14 +98,59 @@ def cells(start: datetime, duration: timedelta, step: timedelta) -> list[datetim
     return [start + i * step for i in range(cell_count(duration, step))]
 
 
+# The grid as integers: cell ``i`` starts ``i * step`` after the epoch. Free times are
+# computed on these numbers; datetimes are made only for the starts returned.
+
+
+def cell_index(instant: datetime, step: timedelta) -> int | None:
+    """The number of the cell starting at ``instant``; None if it starts no cell."""
+    index, rest = divmod(instant - EPOCH, step)
+    return None if rest else index
+
+
+def cell_start(index: int, step: timedelta) -> datetime:
+    return EPOCH + index * step
+
+
+def start_ranges(schedule: Schedule, day: date, duration: timedelta) -> list[range]:
+    """The cell numbers of ``candidate_starts``: one range per opening interval."""
+    step = schedule.step
+    held = cell_count(duration, step)
+    return [
+        range(-((EPOCH - open_at) // step), (close_at - EPOCH) // step - held + 1)
+        for open_at, close_at in opening_intervals(schedule, day)
+    ]
+
+
 def candidate_starts(schedule: Schedule, day: date, duration: timedelta) -> Iterator[datetime]:
     """Grid-aligned starts on ``day`` where a visit of ``duration`` fits in one interval."""
-    held = cell_count(duration, schedule.step) * schedule.step
-    for open_at, close_at in opening_intervals(schedule, day):
-        start = align_up(open_at, schedule.step)
-        while start + held <= close_at:
-            yield start
-            start += schedule.step
+    for starts in start_ranges(schedule, day, duration):
+        for index in starts:
+            yield cell_start(index, schedule.step)
+
+
+def counter_bits(counters: Iterable[int]) -> dict[int, int]:
+    """One bit per counter, in the given order: a set of counters is an int."""
+    return {counter: 1 << i for i, counter in enumerate(dict.fromkeys(counters))}
+
+
+def taken_bits(
+    counters: Sequence[int], taken: Iterable[tuple[int, datetime]], step: timedelta
+) -> dict[int, int]:
+    """``taken`` as cell number -> the bits (``counter_bits``) of ``counters`` holding it.
+
+    Cells of other counters, off the grid or naive (never equal to a UTC cell) are left out.
+    """
+    bits = counter_bits(counters)
+    held: dict[int, int] = {}
+    for counter, start in taken:
+        bit = bits.get(counter)
+        if bit is None or start.utcoffset() is None:
+            continue
+        index = cell_index(start, step)
+        if index is not None:
+            held[index] = held.get(index, 0) | bit
+    return held
 
 
 def free_counter(
@@ -133,14 +180,40 @@ def free_starts(
     already held; starts before ``earliest`` (minimum notice) or after
     ``latest`` (booking horizon) are left out.
     """
+    held = taken_bits(counters, taken, schedule.step)
+    serving = len(counter_bits(counters))
+    return free_starts_in_grid(schedule, days, duration, serving, held, earliest, latest)
+
+
+def free_starts_in_grid(
+    schedule: Schedule,
+    days: Iterable[date],
+    duration: timedelta,
+    serving: int,
+    held: Mapping[int, int],
+    earliest: datetime,
+    latest: datetime,
+) -> dict[date, list[datetime]]:
+    """``free_starts`` over the held cells as ``taken_bits`` gives them, for ``serving``
+    counters: a start is free where some counter's bit is clear in all of its cells."""
+    step = schedule.step
+    cells_held = cell_count(duration, step)
+    everyone = (1 << serving) - 1
+    lowest = -((EPOCH - earliest) // step)  # the first cell at or after ``earliest``
+    highest = (latest - EPOCH) // step
+    busy = held.get
     result: dict[date, list[datetime]] = {}
     for day in days:
-        result[day] = [
-            start
-            for start in candidate_starts(schedule, day, duration)
-            if earliest <= start <= latest
-            and free_counter(start, duration, schedule.step, counters, taken)
-        ]
+        free = result[day] = []
+        if not serving:
+            continue
+        for starts in start_ranges(schedule, day, duration):
+            for index in range(max(starts.start, lowest), min(starts.stop, highest + 1)):
+                taken = 0
+                for cell in range(index, index + cells_held):
+                    taken |= busy(cell, 0)
+                if taken & everyone != everyone:
+                    free.append(EPOCH + index * step)
     return result
 
 
