@@ -53,7 +53,11 @@ def booking_for_ticket(session: Session, payload: str, secret: str) -> Booking |
 
 
 def _qr(payload: str) -> qrcode.QRCode:
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, box_size=8)
+    # A fixed mask: trying all eight for the lowest penalty was most of a booking's CPU
+    # time (its confirmation carries the code), and every mask reads the same.
+    qr = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, box_size=8, mask_pattern=0
+    )
     qr.add_data(payload)
     qr.make(fit=True)
     return qr

@@ -57,12 +57,16 @@ def client_gone(sock: socket.socket | None) -> bool:
     if sock is None:
         return False
     try:
-        # select first: gevent's socket would wait for data on a would-block peek.
-        readable, _, _ = select.select([sock], [], [], 0)
-        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+        # Asked first, without waiting: gevent's socket would wait for data on a
+        # would-block peek. poll, not select: a worker holds more than select's 1,024 fds.
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        if not poller.poll(0):
+            return False  # connected, nothing to read: the normal case
+        return sock.recv(1, socket.MSG_PEEK) == b""
     except (BlockingIOError, InterruptedError):
-        return False  # connected, nothing to read: the normal case
-    except (OSError, ValueError):
+        return False
+    except OSError:
         return True  # reset, or closed under us
 
 
