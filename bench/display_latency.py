@@ -26,18 +26,16 @@ log (kept in bench/results/). Then stops gunicorn and drops the database.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import threading
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # floor_common
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the project: tests.helpers
 
-from floor_common import SERVICES, Run, prepare, summary, tracebacks
+from floor_common import SERVICES, Run, call_times, prepare, summary, tracebacks
 
 from tests.helpers.live_floor import (
     Clerk,
@@ -197,32 +195,6 @@ def spread_streams(server, streams: list, reopen) -> Counter[int]:
         if not streams[index].wait_for(lambda ev: bool(ev), 30):
             raise SystemExit("no first event on a reopened stream")
     return spread
-
-
-def call_times(url: str, office_id: int) -> dict[int, float]:
-    """Ticket id -> POSIX time at which its call event row was written (the database's view)."""
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT payload, created_at FROM queue_event"
-                    " WHERE office_id = :o AND kind = 'call'"
-                ),
-                {"o": office_id},
-            ).all()
-    finally:
-        engine.dispose()
-    times = {}
-    for payload, created_at in rows:
-        if isinstance(payload, str):  # SQLite hands back text
-            payload = json.loads(payload)
-        if isinstance(created_at, str):
-            created_at = datetime.fromisoformat(created_at)
-        times[payload["ticket_id"]] = created_at.replace(tzinfo=UTC).timestamp()
-    return times
 
 
 if __name__ == "__main__":

@@ -9,12 +9,13 @@ that a failure ends.
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
+
+from tests.helpers.live_floor import sse_fields
 
 Seen = tuple[int | None, str, Any]  # (event id, kind, ticket id or the state's last id)
 
@@ -69,19 +70,9 @@ class Crowd:
                 self.changed.notify_all()
 
     def _parse(self, index: int, block: str) -> None:
-        kind, event_id, data = "message", None, []
-        for line in block.split("\n"):
-            name, _, value = line.partition(":")
-            value = value.removeprefix(" ")
-            if name == "event":
-                kind = value
-            elif name == "id":
-                event_id = int(value)
-            elif name == "data":
-                data.append(value)
-        if not data:
+        kind, event_id, body, _retry = sse_fields(block)
+        if body is None:
             return
-        body = json.loads("\n".join(data))
         mark = body.get("last_event_id") if kind == "state" else body.get("ticket_id")
         with self.changed:
             self.events[index].append((event_id, kind, mark))

@@ -348,6 +348,23 @@ def has_call(ticket_id: int) -> Callable[[list[Event]], bool]:
     return lambda ev: any(e.kind == "call" and e.data["ticket_id"] == ticket_id for e in ev)
 
 
+def sse_fields(block: str) -> tuple[str, int | None, Any, int | None]:
+    """One Server-Sent Events block: its kind, id, JSON data (None: no data) and retry."""
+    kind, event_id, data, retry = "message", None, [], None
+    for line in block.split("\n"):
+        name, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if name == "event":
+            kind = value
+        elif name == "id":
+            event_id = int(value)
+        elif name == "data":
+            data.append(value)
+        elif name == "retry":
+            retry = int(value)
+    return kind, event_id, json.loads("\n".join(data)) if data else None, retry
+
+
 class Stream:
     """One display's SSE connection, read in its own thread; each event with its arrival time.
 
@@ -400,21 +417,12 @@ class Stream:
                 self.changed.notify_all()
 
     def _parse(self, block: str, at: float, wall: float) -> None:
-        kind, event_id, data = "message", None, []
-        for line in block.split("\n"):
-            name, _, value = line.partition(":")
-            value = value.removeprefix(" ")
-            if name == "event":
-                kind = value
-            elif name == "id":
-                event_id = int(value)
-            elif name == "data":
-                data.append(value)
-            elif name == "retry":
-                self.retry = int(value)
-        if data:
+        kind, event_id, data, retry = sse_fields(block)
+        if retry is not None:
+            self.retry = retry
+        if data is not None:
             with self.changed:
-                self.events.append(Event(kind, event_id, json.loads("\n".join(data)), at, wall))
+                self.events.append(Event(kind, event_id, data, at, wall))
                 self.changed.notify_all()
 
     def wait_for(self, predicate: Callable[[list[Event]], bool], timeout: float) -> bool:
