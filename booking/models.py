@@ -38,6 +38,8 @@ class Office(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The name in other languages, by locale; ``name`` is the office's own language's.
+    names: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     address: Mapped[str] = mapped_column(String(300))
     timezone: Mapped[str] = mapped_column(String(64))
     country: Mapped[str] = mapped_column(String(2))
@@ -67,6 +69,8 @@ class Office(Model):
     notices: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
     # Local time, the day before a visit, when its reminder goes out.
     reminder_time: Mapped[time] = mapped_column(Time, default=time(16, 0))
+    # Days after a visit its resident's name and contacts are erased; None: RETENTION_DAYS.
+    retention_days: Mapped[int | None] = mapped_column(Integer)
     # Remote channels offered to whoever should not come in person.
     postal_address: Mapped[str | None] = mapped_column(String(300))
     drop_box: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
@@ -185,17 +189,25 @@ class OpeningHours(Model):
 
 
 class Closure(Model):
-    """Days the office is closed besides public holidays (inclusive range)."""
+    """Days the office is closed besides public holidays (inclusive range).
+
+    With ``starts`` and ``ends`` only that part of each day is closed (local time).
+    """
 
     id: Mapped[int] = mapped_column(primary_key=True)
     office_id: Mapped[int] = mapped_column(ForeignKey("office.id", ondelete="CASCADE"))
     first_day: Mapped[date] = mapped_column(Date)
     last_day: Mapped[date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(String(200), default="")
+    starts: Mapped[time | None] = mapped_column(Time)
+    ends: Mapped[time | None] = mapped_column(Time)
 
     office: Mapped[Office] = relationship(back_populates="closures")
 
-    __table_args__ = (CheckConstraint("first_day <= last_day", name="range_order"),)
+    __table_args__ = (
+        CheckConstraint("first_day <= last_day", name="range_order"),
+        CheckConstraint("(starts IS NULL AND ends IS NULL) OR (starts < ends)", name="part_of_day"),
+    )
 
 
 class Department(Model):

@@ -87,6 +87,10 @@ def from_environment(instance: Path) -> dict[str, Any]:
         # `make run`: the scheduler in the app's one process; in production `flask scheduler`.
         "SCHEDULER_IN_PROCESS": _bool("SCHEDULER_IN_PROCESS", False),
         "ICS_UID_DOMAIN": os.environ.get("ICS_UID_DOMAIN", "okienko.local"),
+        # Staff are signed out after this long without a request: managers and
+        # administrators sooner, clerks (whose counter page is open all day) after a shift.
+        "STAFF_IDLE_MINUTES": int(os.environ.get("STAFF_IDLE_MINUTES", "30")),
+        "CLERK_IDLE_MINUTES": int(os.environ.get("CLERK_IDLE_MINUTES", "600")),
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
         "WTF_CSRF_TIME_LIMIT": None,
@@ -94,5 +98,5 @@ def from_environment(instance: Path) -> dict[str, Any]:
         "BABEL_DEFAULT_LOCALE": "pl",
         "LANGUAGES": ["pl", "cs", "en"],
         # The feature packages, registered in this order: the floor builds on booking.
-        "FEATURES": ("booking", "queueing"),
+        "FEATURES": ("booking", "queueing", "admin"),
     }

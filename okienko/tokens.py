@@ -13,3 +13,8 @@ def new_token() -> str:
 def hash_token(token: str) -> str:
     # The token has 192 random bits, so a plain digest is enough: nothing to brute-force.
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_session_key() -> str:
+    """A staff account's session key: changing it signs out every browser signed in with it."""
+    return secrets.token_hex(16)

@@ -9,6 +9,7 @@ counter or admin pages, and staff pages refuse it.
 from __future__ import annotations
 
 import functools
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -35,9 +36,14 @@ def row_id(text: str) -> int | None:
 
 @login_manager.user_loader
 def load_user(user_id: str) -> StaffUser | None:
-    kind, _, raw = user_id.partition(":")
+    """The user of a session; None once their session key changed (a new password)."""
+    kind, _, rest = user_id.partition(":")
+    raw, _, key = rest.partition(":")
     staff_id = row_id(raw) if kind == "staff" else None
-    return db.session.get(StaffUser, staff_id) if staff_id else None
+    user = db.session.get(StaffUser, staff_id) if staff_id else None
+    if user is None or not secrets.compare_digest(user.session_key, key):
+        return None
+    return user
 
 
 def hash_password(password: str) -> str:
@@ -92,7 +98,7 @@ def device_required(kind: DeviceKind) -> Callable[..., Any]:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             device = current_device()
-            if device is None or device.kind != kind:
+            if device is None or device.kind != kind or device.revoked_at is not None:
                 abort(403)
             g.device = device
             return view(*args, **kwargs)

@@ -9,18 +9,22 @@ from typing import Any
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
+    Column,
     Date,
     ForeignKey,
     Index,
     Integer,
     String,
+    Table,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.models import Booking, Counter, Office, Service
 from okienko.database import Model, UTCDateTime, db, string_enum, utcnow
+from okienko.tokens import new_session_key
 
 
 class TicketStatus(enum.StrEnum):
@@ -112,25 +116,60 @@ class Ticket(Model):
         return f"{self.prefix}{self.number:03d}"
 
 
+class Role(enum.StrEnum):
+    """What a staff account may do: each role can do what the ones below it can."""
+
+    CLERK = "clerk"  # the counter of their office
+    MANAGER = "manager"  # and the administration of their offices
+    ADMINISTRATOR = "administrator"  # and every office, and the accounts
+
+
+# The offices a manager runs (a clerk's and an administrator's are implied by their role).
+staff_offices = Table(
+    "staff_office",
+    db.metadata,
+    Column("staff_id", ForeignKey("staff_user.id", ondelete="CASCADE"), primary_key=True),
+    Column("office_id", ForeignKey("office.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
 class StaffUser(UserMixin, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str] = mapped_column(String(255))
+    # The office whose counters the person works at (a manager's and an administrator's home).
     office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    role: Mapped[Role] = mapped_column(string_enum(Role), default=Role.CLERK)
+    # Part of the login's id (get_id): a new key ends every session signed in with the old.
+    session_key: Mapped[str] = mapped_column(String(32), default=new_session_key)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The second factor: a TOTP secret, in force once the first code was confirmed.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last TOTP time step accepted: a code works once, not twice within its 30 s.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The counter the clerk sits at; unique, so two clerks never share one.
     counter_id: Mapped[int | None] = mapped_column(ForeignKey("counter.id"), unique=True)
 
     office: Mapped[Office] = relationship()
     counter: Mapped[Counter | None] = relationship()
+    managed_offices: Mapped[list[Office]] = relationship(
+        secondary=staff_offices, order_by="Office.name"
+    )
 
     @property
     def is_active(self) -> bool:  # Flask-Login: a disabled account cannot log in
         return self.active
 
     def get_id(self) -> str:
-        return f"staff:{self.id}"
+        return f"staff:{self.id}:{self.session_key}"
+
+    def at_least(self, role: Role) -> bool:
+        order = (Role.CLERK, Role.MANAGER, Role.ADMINISTRATOR)
+        return order.index(self.role) >= order.index(role)
 
 
 class DeviceKind(enum.StrEnum):
@@ -147,6 +186,10 @@ class Device(Model):
     name: Mapped[str] = mapped_column(String(100))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Written at most once a minute by the device's own requests, for the admin's list.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A revoked device's link and sessions stop working; the row stays for the audit.
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     office: Mapped[Office] = relationship()
 
