@@ -7,14 +7,19 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from okienko.database import db
+    from queueing.access import login_manager
 
+    from . import listeners as _listeners  # noqa: F401  connects the receivers
     from . import models as _models  # noqa: F401  the tables join the metadata
     from .access import expire_idle_sessions, offices_of
     from .cli import register_cli
     from .views import bp
     from .views.blueprint import SECTIONS
+    from .views.signin import bp as signin_bp
 
     app.register_blueprint(bp)
+    app.register_blueprint(signin_bp)
+    login_manager.login_view = "staff.login"
     app.before_request(expire_idle_sessions)
     register_cli(app)
 

@@ -62,7 +62,7 @@ def admin_required(role: Role = Role.MANAGER) -> Callable[[Callable[..., Any]], 
             if session.get("device_id") is not None:
                 abort(403)
             if not current_user.is_authenticated:
-                return redirect(url_for("counter.login", next=request.path))
+                return redirect(url_for("staff.login", next=request.path))
             user = staff()
             if not user.at_least(role):
                 abort(403)
@@ -121,7 +121,7 @@ def expire_idle_sessions() -> Any:
         logout_user()
         session.clear()
         flash(_l("You were signed out after a time without activity."), "error")
-        return redirect(url_for("counter.login", next=request.path))
+        return redirect(url_for("staff.login", next=request.path))
     if not isinstance(seen, int | float) or now - seen >= 60:  # not a new cookie every request
         session["seen"] = int(now)
     return None

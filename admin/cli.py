@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask
 from flask.cli import AppGroup
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from booking.cli import find_office
@@ -27,10 +28,12 @@ admin_cli = AppGroup("admin", help="Administrator accounts.")
 def create_admin(username: str, name: str, slug: str, password: str) -> None:
     """Create an administrator (every office, and the accounts).
 
-    The second factor is set up at the first sign-in, at /counter/login.
+    The second factor is set up at the first sign-in, at /login.
     """
-    if problem := password_problem(password, username, name):
-        raise click.ClickException(str(problem))
+    with force_locale("en"):  # the command's other messages are English too
+        problem = password_problem(password, username, name)
+        if problem:
+            raise click.ClickException(str(problem))
     with unit_of_work() as session:
         if session.scalar(select(StaffUser).where(StaffUser.username == username)):
             raise click.ClickException(f"{username!r} exists already")
@@ -55,7 +58,7 @@ def create_admin(username: str, name: str, slug: str, password: str) -> None:
             actor_name="flask admin",
             after={"username": username, "name": name, "role": Role.ADMINISTRATOR},
         )
-    click.echo(f"{username}: administrator; sign in at /counter/login and set up the second factor")
+    click.echo(f"{username}: administrator; sign in at /login and set up the second factor")
 
 
 def register_cli(app: Flask) -> None:

@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
     from . import formatting
     from .api import api
     from .cli import register_cli
+    from .slots import clock_text
     from .views import bp
 
     csrf.exempt(api)  # token-less JSON for portals and voice bots
@@ -26,4 +27,5 @@ def init_app(app: Flask) -> None:
         local_day=formatting.local_day,
         phone=formatting.phone,
         localized=formatting.in_locale,
+        clock=clock_text,
     )

@@ -39,13 +39,27 @@ def schedule_for(office: Office, first: date, last: date) -> Schedule:
         if office.public_holidays
         else set()
     )
+    closed_hours: dict[date, list[tuple[time, time]]] = {}
     for closure in office.closures:
         if closure.last_day >= first and closure.first_day <= last:
-            closed.update(date_range(max(first, closure.first_day), min(last, closure.last_day)))
-    rules = [
-        HoursRule(h.weekday, h.opens, h.closes, h.valid_from, h.valid_to) for h in office.hours
-    ]
-    return Schedule(ZoneInfo(office.timezone), office.slot_minutes, rules, frozenset(closed))
+            days = date_range(max(first, closure.first_day), min(last, closure.last_day))
+            if closure.starts is None or closure.ends is None:
+                closed.update(days)
+            else:  # only part of each day
+                for day in days:
+                    closed_hours.setdefault(day, []).append((closure.starts, closure.ends))
+    return Schedule(
+        ZoneInfo(office.timezone),
+        office.slot_minutes,
+        hours_rules(office),
+        frozenset(closed),
+        closed_hours,
+    )
+
+
+def hours_rules(office: Office) -> list[HoursRule]:
+    """The office's opening hours (``slots.rules_on`` says which apply on a day)."""
+    return [HoursRule(h.weekday, h.opens, h.closes, h.valid_from, h.valid_to) for h in office.hours]
 
 
 def booking_window(office: Office, now: datetime) -> tuple[datetime, datetime]:

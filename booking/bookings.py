@@ -29,6 +29,7 @@ from .models import (
     BookingSlot,
     BookingStatus,
     BookingToken,
+    CancelledBy,
     Office,
     Service,
 )
@@ -112,6 +113,25 @@ def _hold(session: Session, booking: Booking, counters: list[int], step: timedel
             # Another resident got this counter first; the savepoint undid our rows.
             continue
     return False
+
+
+def hold_calendar(session: Session, office: Office) -> None:
+    """Keep the office as this transaction reads it until it ends: its settings, hours,
+    closures, and which counters serve what.
+
+    An administrator's change of them (``admin/changes.py``) locks the office's row FOR
+    UPDATE: it waits for a booking that holds this share of the lock, and a booking waits
+    for the change and then reads everything afresh (all read before the lock is expired,
+    as ``lock_office`` does), so no visit is booked into a closure being saved, or on the
+    old grid, zone or counters. Bookings do not wait for each other (FOR SHARE). Taken
+    before any booking's own lock, in one order everywhere. SQLite's writers already run
+    one at a time.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.flush()  # then expiring loses nothing unsaved
+    session.execute(select(Office.id).where(Office.id == office.id).with_for_update(read=True))
+    session.expire_all()
 
 
 def lock_contact(session: Session, office: Office, contact: Contact) -> None:
@@ -204,6 +224,7 @@ def create_booking(
     """
     if mode == BookingMode.PHONE and not contact.phone:
         raise PhoneNeeded()
+    hold_calendar(session, office)  # first: the regime's days, too, as the lock leaves them
     checked = mode == BookingMode.IN_PERSON and admission.regime_active_at(office, start)
     if checked and outcome is None:
         raise admission.NotChecked()
@@ -258,6 +279,7 @@ def reschedule_booking(
 ) -> Booking:
     """Move an active booking to another free start of the same service; announces
     ``booking_ended`` (the old time ends)."""
+    hold_calendar(session, booking.office)
     lock_booking(session, booking)
     if not booking.active or booking.starts_at <= now:
         raise NotActive()
@@ -281,12 +303,22 @@ def reschedule_booking(
     return booking
 
 
-def cancel_booking(session: Session, booking: Booking, now: datetime) -> Booking:
-    """Cancel and free the counter time at once; announces ``booking_ended``."""
+def cancel_booking(
+    session: Session,
+    booking: Booking,
+    now: datetime,
+    *,
+    by: CancelledBy = CancelledBy.RESIDENT,
+    reason: str | None = None,
+) -> Booking:
+    """Cancel and free the counter time at once; announces ``booking_ended``.
+
+    ``by`` the office, ``reason`` is what the resident is told (mail and booking page).
+    """
     lock_booking(session, booking)
     if not booking.active or booking.starts_at <= now:
         raise NotActive()
-    booking.cancelled_at = now
+    booking.cancelled_at, booking.cancelled_by, booking.cancel_reason = now, by, reason
     return _end(session, booking, BookingStatus.CANCELLED, now)
 
 
@@ -376,6 +408,7 @@ def rebook(
 ) -> Booking:
     """Book a refused visit again in person, no earlier than the office's waiting days,
     and on a day of the sanitary regime only with a passing declaration."""
+    hold_calendar(session, booking.office)
     lock_booking(session, booking)
     if booking.status != BookingStatus.REFUSED:
         raise NotActive()

@@ -15,7 +15,7 @@ from okienko.transaction import unit_of_work
 from . import admission
 from .importer import OfficeConfigError, apply_admission, load_file
 from .models import Office
-from .offices import office_by_slug
+from .offices import UnknownOffice, require_office
 from .versions import touch
 
 offices_cli = AppGroup("offices", help="Set up offices from configuration files.")
@@ -45,10 +45,10 @@ def import_command(file: Path) -> None:
 
 def find_office(slug: str) -> Office:
     """The office named on the command line, or a clear stop."""
-    office = office_by_slug(db.session(), slug)
-    if office is None:
-        raise click.ClickException(f"no office {slug!r}")
-    return office
+    try:
+        return require_office(db.session(), slug)
+    except UnknownOffice as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @admission_cli.command("on")

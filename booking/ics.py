@@ -42,9 +42,10 @@ def booking_calendar(
     event.add("dtend", booking.ends_at.astimezone(UTC))
     event.add("summary", summary)
     event.add("description", description)
-    event.add("location", f"{office.name}, {office.address}")
+    name = office.name_in(booking.language)
+    event.add("location", f"{name}, {office.address}")
     # RFC 5546 wants an ORGANIZER on CANCEL, or clients ignore it: the office, never the resident.
-    event.add("organizer", f"mailto:{organizer}", parameters={"CN": office.name})
+    event.add("organizer", f"mailto:{organizer}", parameters={"CN": name})
     event.add("status", "CANCELLED" if cancel else "CONFIRMED")
     event.add("transp", "OPAQUE")
     calendar.add_component(event)

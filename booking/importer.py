@@ -2,13 +2,15 @@
 
 See ``booking/data/demo_offices.toml`` for the format. Importing again
 updates an office in place (matched by slug): its hours and closures are
-replaced, services matched by key and counters by name are updated.
+replaced, services matched by key and counters by name are updated. A closure
+of part of a day gives times with its dates: ``{from = 2026-12-24T12:00:00,
+to = 2026-12-24T15:00:00}`` closes 12:00-15:00 on each day from the first to the last.
 """
 
 from __future__ import annotations
 
 import tomllib
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,17 +18,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import email_validator
 import holidays
 import phonenumbers
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from okienko.i18n import LANGUAGES
 
 from .admission import DEFAULT_NOTICES, DEFAULT_QUESTIONS
+from .file_values import OfficeConfigError, fits, storable_texts, tables, whole_number, words
+from .limits import BOUNDS, divides_hour, upcoming_bookings, within, zone_on_grid
 from .models import (
     AdmissionPolicy,
     AdmissionQuestion,
-    Booking,
-    BookingStatus,
     Closure,
     Counter,
     Department,
@@ -50,10 +51,6 @@ NUMBERS = {
     "call_cooldown_seconds": 10,
 }
 WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
-
-
-class OfficeConfigError(ValueError):
-    """A configuration that cannot be loaded; the message says where and why."""
 
 
 def _time(text: Any, where: str) -> time:
@@ -125,10 +122,10 @@ def _dpo(value: Any, where: str) -> tuple[str | None, str | None]:
 def _apply_departments(office: Office, entries: list[dict[str, Any]]) -> dict[str, Department]:
     existing = {d.key: d for d in office.departments}
     seen: dict[str, Department] = {}
-    for position, entry in enumerate(entries):
+    for position, entry in enumerate(tables(entries, f"office {office.slug}, departments")):
         key = entry.get("key")
         where = f"office {office.slug}, department {key or '?'}"
-        if not key or key in seen:
+        if not isinstance(key, str) or not key or key in seen:
             raise OfficeConfigError(f"{where}: needs a key unique in the directory")
         kind = entry.get("kind", "department")
         if kind not in ("department", "branch"):
@@ -146,8 +143,9 @@ def _apply_departments(office: Office, entries: list[dict[str, Any]]) -> dict[st
                 if "topic" in phone
                 else {},
             }
-            for phone in entry.get("phones", [])
+            for phone in tables(entry.get("phones"), f"{where}, phones")
         ]
+        fits(department, where)
         seen[key] = department
     office.departments[:] = list(seen.values())
     return seen
@@ -155,8 +153,10 @@ def _apply_departments(office: Office, entries: list[dict[str, Any]]) -> dict[st
 
 def apply_admission(office: Office, entry: dict[str, Any] | None) -> None:
     """The sanitary regime: off unless configured; by default Bytomskie Mieszkania's questions."""
-    entry = entry or {}
     where = f"office {office.slug}, admission"
+    if entry is not None and not isinstance(entry, dict):
+        raise OfficeConfigError(f"{where}: give a table")
+    entry = entry or {}
     policy = office.admission or AdmissionPolicy()
     policy.enabled = bool(entry.get("enabled", False))
     policy.first_day = _date(entry.get("from"), where)
@@ -164,10 +164,7 @@ def apply_admission(office: Office, entry: dict[str, Any] | None) -> None:
     if policy.first_day and policy.last_day and policy.first_day > policy.last_day:
         raise OfficeConfigError(f"{where}: 'from' is after 'to'")
     for key, default in (("link_hours_before", 24), ("rebook_after_days", 7)):
-        value = entry.get(key, default)
-        if not isinstance(value, int) or value < 0:
-            raise OfficeConfigError(f"{where}: '{key}' must be a whole number")
-        setattr(policy, key, value)
+        setattr(policy, key, whole_number(entry.get(key, default), key, where))
     notices = entry.get("notices", DEFAULT_NOTICES)
     policy.notices = _texts(notices, f"{where}, notices")
     office.admission = policy
@@ -176,7 +173,7 @@ def apply_admission(office: Office, entry: dict[str, Any] | None) -> None:
     ]
     existing = {q.key: q for q in office.questions}
     questions = []
-    for position, item in enumerate(asked):
+    for position, item in enumerate(tables(asked, f"{where}, questions")):
         key = str(item.get("key", ""))
         if not key.isascii() or not key.replace("_", "").isalnum() or len(key) > 40:
             raise OfficeConfigError(f"{where}: question key {key!r} must be letters, digits or _")
@@ -197,6 +194,12 @@ def _check_office(data: dict[str, Any]) -> None:
     for key in ("slug", "name", "address", "timezone", "country"):
         if not data.get(key):
             raise OfficeConfigError(f"{where}: '{key}' is required")
+    texts = ("subdivision", "language", "phone", "email", "website", "postal_address", "directory")
+    for key in ("slug", "name", "address", "timezone", "country", *texts):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise OfficeConfigError(f"{where}: '{key}' must be text")
+    if data.get("language", "pl") not in LANGUAGES:
+        raise OfficeConfigError(f"{where}: 'language' is one of {', '.join(LANGUAGES)}")
     try:
         ZoneInfo(data["timezone"])
     except (ZoneInfoNotFoundError, ValueError):
@@ -209,29 +212,22 @@ def _check_office(data: dict[str, Any]) -> None:
         raise OfficeConfigError(f"{where}: {country} has no subdivision {data['subdivision']!r}")
 
 
-def _check_grid(session: Session, office: Office, minutes: int) -> None:
-    """The slot grid must look the same in local time all year, and never change under bookings.
+def _retention(value: Any, slug: str) -> int | None:
+    """Days a visit's personal data is kept; None: the installation's RETENTION_DAYS."""
+    return None if value is None else whole_number(value, "retention_days", f"office {slug}")
 
-    Cells are counted from the epoch in UTC; that is the local grid only when the
-    grid divides an hour and the zone's offsets are whole multiples of it. And
-    bookings hold cells of the old grid, which a new grid would let overlap.
-    """
+
+def _check_grid(session: Session, office: Office, minutes: int) -> None:
+    """The slot grid must look the same in local time all year (``booking.limits``), and
+    never change under bookings: they hold cells of the old grid, which a new one would
+    let overlap."""
     where = f"office {office.slug}"
-    if 60 % minutes:
+    if not divides_hour(minutes):
         raise OfficeConfigError(f"{where}: slot_minutes must divide 60 (5, 10, 15, 20, 30, 60)")
-    zone = ZoneInfo(office.timezone)
-    for month in (1, 7):
-        offset = datetime(date.today().year, month, 15, tzinfo=zone).utcoffset() or timedelta(0)
-        if offset.total_seconds() % (minutes * 60):
-            raise OfficeConfigError(f"{where}: {office.timezone} is off the {minutes}-minute grid")
-    if office.id is not None and office.slot_minutes not in (None, minutes):
-        booked = session.scalar(
-            select(func.count(Booking.id)).where(
-                Booking.office_id == office.id,
-                Booking.status == BookingStatus.BOOKED,
-                Booking.ends_at > datetime.now(UTC),
-            )
-        )
+    if not zone_on_grid(office.timezone, minutes):
+        raise OfficeConfigError(f"{where}: {office.timezone} is off the {minutes}-minute grid")
+    if office.slot_minutes not in (None, minutes):
+        booked = upcoming_bookings(session, office, datetime.now(UTC))
         if booked:
             raise OfficeConfigError(
                 f"{where}: slot_minutes cannot change while {booked} upcoming bookings exist"
@@ -240,7 +236,7 @@ def _check_grid(session: Session, office: Office, minutes: int) -> None:
 
 def _apply_hours(office: Office, entries: list[dict[str, Any]]) -> None:
     office.hours.clear()
-    for i, entry in enumerate(entries):
+    for i, entry in enumerate(tables(entries, f"office {office.slug}, hours")):
         where = f"office {office.slug}, hours #{i + 1}"
         opens = _time(entry.get("open"), where)
         # "24:00" closes at midnight, the end of the day: open = "00:00" is the whole day.
@@ -252,7 +248,7 @@ def _apply_hours(office: Office, entries: list[dict[str, Any]]) -> None:
                 raise OfficeConfigError(
                     f"{where}: {t} is not on the {office.slot_minutes}-minute grid"
                 )
-        for day in entry.get("days", []):
+        for day in words(entry.get("days", []), f"{where}, days"):
             if day not in WEEKDAYS:
                 raise OfficeConfigError(f"{where}: {day!r} is not one of {', '.join(WEEKDAYS)}")
             office.hours.append(
@@ -266,21 +262,67 @@ def _apply_hours(office: Office, entries: list[dict[str, Any]]) -> None:
             )
 
 
+def _day_and_time(value: Any, where: str) -> tuple[date | None, time | None]:
+    """A closure's "from" or "to": a date, or a local date and time (TOML or ISO text)."""
+    if isinstance(value, str) and ("T" in value or " " in value.strip()):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise OfficeConfigError(
+                f"{where}: {value!r} is not a date like 2026-12-24 or 2026-12-24T12:00"
+            ) from None
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            raise OfficeConfigError(f"{where}: {value} is the office's local time, without a zone")
+        return value.date(), value.time()
+    return _date(value, where), None
+
+
+def _closure(entry: dict[str, Any], where: str) -> Closure:
+    """``from``/``to`` dates close whole days; with times (2026-12-24T12:00) only that part
+    of each day from the first to the last, in the office's local time."""
+    first, starts = _day_and_time(entry.get("from"), where)
+    last, ends = _day_and_time(entry.get("to"), where)
+    if first is None:
+        raise OfficeConfigError(f"{where}: 'from' is needed")
+    if (starts is None) != (ends is None):
+        raise OfficeConfigError(f"{where}: give times in both 'from' and 'to', or in neither")
+    if starts is not None and ends is not None and starts >= ends:
+        raise OfficeConfigError(f"{where}: closes at {starts} but reopens at {ends}")
+    last = last or first
+    if last < first:
+        raise OfficeConfigError(f"{where}: ends on {last}, before it begins on {first}")
+    closure = Closure(
+        first_day=first,
+        last_day=last,
+        reason=entry.get("reason", ""),
+        starts=starts,
+        ends=ends,
+    )
+    fits(closure, where)
+    return closure
+
+
 def _apply_services(
     office: Office, entries: list[dict[str, Any]], departments: dict[str, Department]
 ) -> dict[str, Service]:
     existing = {s.key: s for s in office.services}
     prefixes: set[str] = set()
-    for position, entry in enumerate(entries):
+    for position, entry in enumerate(tables(entries, f"office {office.slug}, services")):
         where = f"office {office.slug}, service {entry.get('key', '?')}"
         key, prefix = entry.get("key"), str(entry.get("prefix", "")).upper()
-        if not key or len(prefix) != 1 or not prefix.isalpha() or prefix in prefixes:
+        if not isinstance(key, str) or not key:
+            raise OfficeConfigError(f"{where}: needs a key")
+        if len(prefix) != 1 or not prefix.isalpha() or prefix in prefixes:
             raise OfficeConfigError(
                 f"{where}: needs a key and a one-letter prefix unique in the office"
             )
         duration = entry.get("duration")
-        if not isinstance(duration, int) or duration <= 0:
+        if not isinstance(duration, int) or isinstance(duration, bool) or duration <= 0:
             raise OfficeConfigError(f"{where}: 'duration' must be a positive number of minutes")
+        if not within("duration_minutes", duration):
+            longest = BOUNDS["duration_minutes"][1]
+            raise OfficeConfigError(f"{where}: 'duration' must be at most {longest} minutes")
         prefixes.add(prefix)
         service = existing.get(key) or Service(key=key)
         service.position = position
@@ -292,9 +334,12 @@ def _apply_services(
         service.bookable_online = bool(entry.get("online", True))
         service.walk_in = bool(entry.get("walk_in", True))
         department = entry.get("department")
-        if department is not None and department not in departments:
+        if department is not None and (
+            not isinstance(department, str) or department not in departments
+        ):
             raise OfficeConfigError(f"{where}: unknown department {department!r}")
         service.department = departments.get(department) if department else None
+        fits(service, where)
         if key not in existing:
             office.services.append(service)
         existing[key] = service
@@ -305,13 +350,13 @@ def _apply_counters(
     office: Office, entries: list[dict[str, Any]], services: dict[str, Service]
 ) -> None:
     existing = {c.name: c for c in office.counters}
-    for position, entry in enumerate(entries):
+    for position, entry in enumerate(tables(entries, f"office {office.slug}, counters")):
         name = entry.get("name")
-        if not name:
+        if not isinstance(name, str) or not name:
             raise OfficeConfigError(f"office {office.slug}: every counter needs a name")
         keys = entry.get("services", "*")
-        if keys == "*":
-            keys = list(services)
+        where = f"office {office.slug}, counter {name}"
+        keys = list(services) if keys == "*" else words(keys, f"{where}, services")
         unknown = [k for k in keys if k not in services]
         if unknown:
             raise OfficeConfigError(
@@ -320,6 +365,8 @@ def _apply_counters(
         counter = existing.get(name) or Counter(name=name)
         counter.position = position
         counter.services = [services[k] for k in keys]
+        counter.retired_at = None  # a removed counter the file names is back
+        fits(counter, where)
         if name not in existing:
             office.counters.append(counter)
 
@@ -330,15 +377,29 @@ def import_offices(session: Session, data: dict[str, Any]) -> list[Office]:
     Offices of one organisation share its contact directory: ``[directory.NAME]``
     lists departments once, and each office names it with ``directory = NAME``.
     """
+    storable_texts(data)
     directories = data.get("directory", {})
+    if not isinstance(directories, dict) or not all(
+        isinstance(d, dict) for d in directories.values()
+    ):
+        raise OfficeConfigError("directory: give a table of [directory.NAME] tables")
     result = []
-    for entry in data.get("office", []):
+    for entry in tables(data.get("office"), "office"):
         _check_office(entry)
         office = office_by_slug(session, entry["slug"])
         if office is None:
             office = Office(slug=entry["slug"])
             session.add(office)
+        elif entry["timezone"] != office.timezone:
+            # Bookings are kept in UTC: in another zone their visits would move on the clock.
+            booked = upcoming_bookings(session, office, datetime.now(UTC))
+            if booked:
+                raise OfficeConfigError(
+                    f"office {office.slug}: the time zone cannot change while "
+                    f"{booked} upcoming bookings exist"
+                )
         office.name = entry["name"]
+        office.names = _texts(entry.get("names", {}), f"office {office.slug}, names")
         office.address = entry["address"]
         office.timezone = entry["timezone"]
         office.country = entry["country"].upper()
@@ -354,10 +415,9 @@ def import_offices(session: Session, data: dict[str, Any]) -> list[Office]:
         office.postal_address = entry.get("postal_address")
         office.dpo_email, office.dpo_address = _dpo(entry.get("dpo"), f"office {office.slug}, dpo")
         office.drop_box = _texts(entry.get("drop_box", {}), f"office {office.slug}, drop_box")
+        fits(office, f"office {office.slug}")  # before a query would send it to the database
         for key, default in NUMBERS.items():
-            value = entry.get(key, default)
-            if not isinstance(value, int) or value < 0 or (key == "slot_minutes" and not value):
-                raise OfficeConfigError(f"office {office.slug}: '{key}' must be a whole number")
+            value = whole_number(entry.get(key, default), key, f"office {office.slug}")
             if key == "slot_minutes":
                 _check_grid(session, office, value)
             setattr(office, key, value)
@@ -365,18 +425,11 @@ def import_offices(session: Session, data: dict[str, Any]) -> list[Office]:
         office.reminder_time = _time(
             entry.get("reminder_time", "16:00"), f"office {office.slug}, reminder_time"
         )
+        office.retention_days = _retention(entry.get("retention_days"), office.slug)
         _apply_hours(office, entry.get("hours", []))
         office.closures.clear()
-        for closure in entry.get("closures", []):
-            where = f"office {office.slug}, closure"
-            first = _date(closure.get("from"), where)
-            office.closures.append(
-                Closure(
-                    first_day=first,
-                    last_day=_date(closure.get("to"), where) or first,
-                    reason=closure.get("reason", ""),
-                )
-            )
+        for closure in tables(entry.get("closures"), f"office {office.slug}, closures"):
+            office.closures.append(_closure(closure, f"office {office.slug}, closure"))
         directory = entry.get("directory")
         if directory is not None and directory not in directories:
             raise OfficeConfigError(f"office {office.slug}: unknown directory {directory!r}")

@@ -102,6 +102,12 @@ class Office(Model):
     def drop_box_text(self, locale: str) -> str | None:
         return localized(self.drop_box, locale)
 
+    def name_in(self, locale: str) -> str:
+        """The name a reader of ``locale`` sees: that language's if given, else ``name``."""
+        if locale == self.language:
+            return self.name
+        return (self.names or {}).get(locale) or self.name
+
 
 class OfficeVersion(Model):
     """How many times what residents can book or see of an office has changed.
@@ -160,6 +166,9 @@ class Counter(Model):
     office_id: Mapped[int] = mapped_column(ForeignKey("office.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer, default=0)
     name: Mapped[str] = mapped_column(String(100))
+    # Removed by a manager but kept for the history that names it: it serves nothing, and
+    # no clerk can take its seat.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     office: Mapped[Office] = relationship(back_populates="counters")
     services: Mapped[list[Service]] = relationship(
@@ -302,6 +311,11 @@ class BookingStatus(enum.StrEnum):
     NO_SHOW = "no_show"
 
 
+class CancelledBy(enum.StrEnum):
+    RESIDENT = "resident"
+    OFFICE = "office"
+
+
 class BookingMode(enum.StrEnum):
     IN_PERSON = "in_person"
     # The clerk calls the resident's number at the booked time.
@@ -335,6 +349,10 @@ class Booking(Model):
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who cancelled: the resident, or the office (a closure, shorter hours, a counter
+    # removed), with the reason the office gave the resident.
+    cancelled_by: Mapped[CancelledBy | None] = mapped_column(string_enum(CancelledBy))
+    cancel_reason: Mapped[str | None] = mapped_column(String(300))
     refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Claimed by the reminder job before it mails: set once, so a reminder goes out once.
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -35,7 +35,7 @@ def calendar_file(booking: Booking, *, cancel: bool = False) -> bytes:
     service = booking.service.name(booking.language)
     return booking_calendar(
         booking,
-        summary=f"{service} – {booking.office.name}",
+        summary=f"{service} – {booking.office.name_in(booking.language)}",
         description=_("Booking code: %(code)s", code=format_code(booking.code)),
         domain=current_app.config["ICS_UID_DOMAIN"],
         organizer=booking.office.email or parseaddr(current_app.config["MAIL_SENDER"])[1],
@@ -153,6 +153,29 @@ def booking_cancelled(session: Session, booking: Booking, now: datetime) -> None
     code = format_code(booking.code)
     subject = _l("Your booking %(code)s has been cancelled", code=code)
     _post(session, booking, now, "cancellation", subject, None, cancel=True)
+
+
+def booking_cancelled_by_office(
+    session: Session, booking: Booking, reason: str, now: datetime
+) -> None:
+    """The office cancelled the visit (a closure, shorter hours): the reason its manager
+    typed, a link to book the service again, and the calendar's cancellation."""
+    code = format_code(booking.code)
+    subject = _l("The office has cancelled your booking %(code)s", code=code)
+    rebook_url = public_url(
+        "booking.service_calendar", slug=booking.office.slug, key=booking.service.key
+    )
+    _post(
+        session,
+        booking,
+        now,
+        "cancelled_by_office",
+        subject,
+        None,
+        cancel=True,
+        reason=reason,
+        rebook_url=rebook_url,
+    )
 
 
 def admission_refused(session: Session, booking: Booking, now: datetime) -> None:

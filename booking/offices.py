@@ -24,6 +24,18 @@ def office_by_slug(session: Session, slug: str) -> Office | None:
     return session.scalar(select(Office).where(Office.slug == slug))
 
 
+class UnknownOffice(LookupError):
+    """No office has this slug."""
+
+
+def require_office(session: Session, slug: str) -> Office:
+    """The office ``slug`` names, where it must exist (a command, the demo data)."""
+    office = office_by_slug(session, slug)
+    if office is None:
+        raise UnknownOffice(f"no office {slug!r}")
+    return office
+
+
 def service_by_key(session: Session, office: Office, key: str) -> Service | None:
     if not storable(key):
         return None

@@ -6,6 +6,7 @@ loads the data; everything here can be tested with literals.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -14,22 +15,53 @@ from zoneinfo import ZoneInfo
 # A closing time of "24:00": the end of the day, i.e. the next local midnight. A time of
 # day cannot be 24:00, so the last instant of the day stands for it.
 END_OF_DAY = time.max
+CLOCK = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]", re.ASCII)
+
+
+def parse_clock(text: str, *, end: bool = False) -> time | None:
+    """ "08:30" as a time, None if it is no such time. Where the end of a span is meant
+    (``end``), "24:00" and "00:00" (all a browser's time input can send) are midnight at
+    the end of the day."""
+    if end and text in ("24:00", "00:00"):
+        return END_OF_DAY
+    return time.fromisoformat(text) if CLOCK.fullmatch(text) else None
+
+
+def clock_text(at: time) -> str:
+    """A wall time as people write it: "08:30", and "24:00" for the end of the day."""
+    return "24:00" if at == END_OF_DAY else at.strftime("%H:%M")
 
 
 @dataclass(frozen=True)
 class HoursRule:
+    """One interval of one weekday. Rules without dates form the office's usual week; rules
+    with a date (either or both) belong to a set valid between them ("summer hours")."""
+
     weekday: int  # 0 = Monday
     opens: time
     closes: time  # END_OF_DAY: open until midnight
     valid_from: date | None = None
     valid_to: date | None = None
 
-    def applies(self, day: date) -> bool:
-        return (
-            day.weekday() == self.weekday
-            and (self.valid_from is None or self.valid_from <= day)
-            and (self.valid_to is None or day <= self.valid_to)
+    @property
+    def dated(self) -> bool:
+        return self.valid_from is not None or self.valid_to is not None
+
+    def covers(self, day: date) -> bool:
+        """Whether ``day`` lies between its dates, whatever the weekday."""
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_to is None or day <= self.valid_to
         )
+
+
+def rules_on(rules: Iterable[HoursRule], day: date) -> list[HoursRule]:
+    """The rules of ``day``. A set with dates replaces the usual week on every day it
+    covers, the weekdays it leaves without hours included (they are closed then); on
+    other days the rules without dates apply."""
+    rules = list(rules)
+    dated = [rule for rule in rules if rule.dated and rule.covers(day)]
+    chosen = dated or [rule for rule in rules if not rule.dated]
+    return [rule for rule in chosen if rule.weekday == day.weekday()]
 
 
 @dataclass(frozen=True)
@@ -40,6 +72,8 @@ class Schedule:
     slot_minutes: int
     rules: Sequence[HoursRule]
     closed_days: frozenset[date] = field(default_factory=frozenset)
+    # Parts of days closed (a closure with times): local day -> (from, to) wall times.
+    closed_hours: Mapping[date, Sequence[tuple[time, time]]] = field(default_factory=dict)
 
     @property
     def step(self) -> timedelta:
@@ -60,9 +94,7 @@ def opening_intervals(schedule: Schedule, day: date) -> list[tuple[datetime, dat
     if day in schedule.closed_days:
         return []
     intervals = []
-    for rule in schedule.rules:
-        if not rule.applies(day):
-            continue
+    for rule in rules_on(schedule.rules, day):
         start = local_to_utc(day, rule.opens, schedule.timezone)
         if rule.closes == END_OF_DAY:
             end = local_to_utc(day + timedelta(days=1), time(0), schedule.timezone)
@@ -70,14 +102,97 @@ def opening_intervals(schedule: Schedule, day: date) -> list[tuple[datetime, dat
             end = local_to_utc(day, rule.closes, schedule.timezone)
         if start is not None and end is not None and start < end:
             intervals.append((start, end))
-    intervals.sort()
+    merged = _merge(intervals)
+    for starts, ends in schedule.closed_hours.get(day, ()):
+        for shut_from, shut_to in wall_clock_span(day, starts, ends, schedule.timezone):
+            merged = _cut(merged, shut_from, shut_to)
+    return merged
+
+
+def _merge(intervals: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
     merged: list[tuple[datetime, datetime]] = []
-    for start, end in intervals:
+    for start, end in sorted(intervals):
         if merged and start <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
         else:
             merged.append((start, end))
     return merged
+
+
+def _cut(
+    intervals: list[tuple[datetime, datetime]], start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    """``intervals`` without the instants from ``start`` to ``end``."""
+    kept = []
+    for a, b in intervals:
+        if a < start:
+            kept.append((a, min(b, start)))
+        if b > end:
+            kept.append((max(a, end), b))
+    return kept
+
+
+def wall_clock_span(
+    day: date, starts: time, ends: time, tz: ZoneInfo
+) -> list[tuple[datetime, datetime]]:
+    """The UTC instants of ``day`` whose wall-clock time is from ``starts`` to ``ends``.
+
+    Usually one interval. On the day the clocks go forward the skipped times hold no
+    instant (closed 01:30-03:30 in Warsaw is one real hour); on the day they go back the
+    repeated times are closed both times round (two intervals if the span lies within them).
+    """
+    low = datetime.combine(day, starts)
+    high = (
+        datetime.combine(day + timedelta(days=1), time(0))
+        if ends == END_OF_DAY
+        else datetime.combine(day, ends)
+    )
+    # The offsets in force at either end: with at most one change in between, all of them.
+    offsets = {
+        offset
+        for wall in (low, high)
+        for fold in (0, 1)
+        if (offset := wall.replace(tzinfo=tz, fold=fold).utcoffset()) is not None
+    }
+    spans = []
+    for offset in offsets:
+        # Where the wall clock would read low..high if ``offset`` held throughout; the part
+        # of it where ``offset`` really holds.
+        first = (low - offset).replace(tzinfo=UTC)
+        last = (high - offset).replace(tzinfo=UTC)
+        span = _where_offset(first, last, offset, tz)
+        if span is not None:
+            spans.append(span)
+    return _merge(spans)
+
+
+def _where_offset(
+    first: datetime, last: datetime, offset: timedelta, tz: ZoneInfo
+) -> tuple[datetime, datetime] | None:
+    """The part of [first, last) where ``tz`` is at ``offset``, assuming it changes at most
+    once in between; None if nowhere."""
+
+    def holds(instant: datetime) -> bool:
+        return instant.astimezone(tz).utcoffset() == offset
+
+    if first >= last:
+        return None
+    tail = last - timedelta(seconds=1)
+    at_first, at_tail = holds(first), holds(tail)
+    if at_first and at_tail:
+        return first, last
+    if not at_first and not at_tail:
+        return None
+    # One change inside: find its instant to the second (changes fall on whole seconds).
+    before, after = first, tail
+    while after - before > timedelta(seconds=1):
+        middle = before + (after - before) / 2
+        middle -= timedelta(microseconds=middle.microsecond)
+        if holds(middle) == at_first:
+            before = middle
+        else:
+            after = middle
+    return (first, after) if at_first else (after, last)
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -15,7 +15,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from okienko import outbox
@@ -25,7 +25,7 @@ from okienko.scheduler import job
 from okienko.tokens import hash_token, new_token
 
 from . import admission, notifications
-from .models import Booking, BookingStatus, BookingToken
+from .models import Booking, BookingStatus, BookingToken, Office
 
 BATCH = 500
 log = logging.getLogger(__name__)
@@ -105,17 +105,40 @@ def send_reminders(session: Session, now: datetime, config: Mapping[str, Any]) -
     return len(queued)
 
 
+def retention_spans(session: Session, keep: timedelta) -> dict[timedelta, list[int | None]]:
+    """The offices by how long they keep residents' data: their own ``retention_days``, or
+    ``keep``. ``None`` stands for mail that belongs to no office, kept ``keep``."""
+    spans: dict[timedelta, list[int | None]] = {keep: [None]}
+    for office_id, days in session.execute(select(Office.id, Office.retention_days)):
+        spans.setdefault(keep if days is None else timedelta(days=days), []).append(office_id)
+    return spans
+
+
 def anonymise(session: Session, now: datetime, keep: timedelta, keep_checks: timedelta) -> int:
-    """Erase names, contacts and links of bookings that ended ``keep`` ago; counts stay.
+    """Erase names, contacts and links of bookings that ended their office's retention
+    period ago (``keep`` unless the office sets its own); counts stay.
 
     Their mails go too, and admission outcomes older than ``keep_checks``.
     """
-    cutoff = now - keep
-    ids = session.scalars(
-        select(Booking.id)
-        .where(Booking.ends_at < cutoff, Booking.anonymized_at.is_(None))
-        .limit(BATCH)
-    ).all()
+    ids: list[int] = []
+    mails = []
+    for span, office_ids in retention_spans(session, keep).items():
+        cutoff = now - span
+        offices = [i for i in office_ids if i is not None]
+        if len(ids) < BATCH and offices:
+            ids += session.scalars(
+                select(Booking.id)
+                .where(
+                    Booking.office_id.in_(offices),
+                    Booking.ends_at < cutoff,
+                    Booking.anonymized_at.is_(None),
+                )
+                .limit(BATCH - len(ids))
+            ).all()
+        owner: ColumnElement[bool] = QueuedMail.office_id.in_(offices)
+        if None in office_ids:
+            owner = or_(owner, QueuedMail.office_id.is_(None))
+        mails.append(and_(QueuedMail.created_at < cutoff, owner))
     for booking_id in ids:
         session.execute(
             update(Booking)
@@ -126,6 +149,8 @@ def anonymise(session: Session, now: datetime, keep: timedelta, keep_checks: tim
                 phone=None,
                 # A hash of a token nobody has: the old manage links open nothing.
                 manage_token_hash=hash_token(new_token()),
+                # Typed by staff for the resident: it may name them. Who cancelled stays.
+                cancel_reason=None,
                 anonymized_at=now,
             )
             .execution_options(synchronize_session=False)
@@ -133,7 +158,7 @@ def anonymise(session: Session, now: datetime, keep: timedelta, keep_checks: tim
     if ids:
         session.execute(delete(BookingToken).where(BookingToken.booking_id.in_(ids)))
         session.execute(delete(QueuedMail).where(QueuedMail.booking_id.in_(ids)))
-    session.execute(delete(QueuedMail).where(QueuedMail.created_at < cutoff))
+    session.execute(delete(QueuedMail).where(or_(*mails)))
     admission.purge(session, now, keep_checks)
     session.commit()
     return len(ids)
@@ -141,7 +166,8 @@ def anonymise(session: Session, now: datetime, keep: timedelta, keep_checks: tim
 
 @job("retention", every=timedelta(hours=1))
 def retention(session: Session, now: datetime, config: Mapping[str, Any]) -> int:
-    """Erase what the office no longer needs to keep (``RETENTION_DAYS`` and the admission's)."""
+    """Erase what the office no longer needs to keep: its ``retention_days``, else
+    ``RETENTION_DAYS``, and the admission's ``ADMISSION_RETENTION_DAYS``."""
     return anonymise(
         session,
         now,

@@ -91,6 +91,8 @@ def from_environment(instance: Path) -> dict[str, Any]:
         # administrators sooner, clerks (whose counter page is open all day) after a shift.
         "STAFF_IDLE_MINUTES": int(os.environ.get("STAFF_IDLE_MINUTES", "30")),
         "CLERK_IDLE_MINUTES": int(os.environ.get("CLERK_IDLE_MINUTES", "600")),
+        # How long a one-time link to set a password (a new account, a reset) works.
+        "PASSWORD_RESET_HOURS": int(os.environ.get("PASSWORD_RESET_HOURS", "24")),
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
         "WTF_CSRF_TIME_LIMIT": None,

@@ -95,6 +95,22 @@ def reading() -> Iterator[None]:
         _writing.reset(token)
 
 
+@contextmanager
+def writing() -> Iterator[None]:
+    """Transactions begun in the block may write, even within a request that only reads:
+    for a small side write in a transaction of its own (a device's last-seen time)."""
+    token = _writing.set(True)
+    try:
+        yield
+    finally:
+        _writing.reset(token)
+
+
+def may_write() -> bool:
+    """Whether transactions begun now may write."""
+    return _writing.get()
+
+
 def writes(view: View) -> View:
     """Mark a view that writes although it answers GET: its request's transactions may write.
 

@@ -11,20 +11,22 @@ from __future__ import annotations
 import functools
 import secrets
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import abort, g, redirect, request, session, url_for
 from flask_login import LoginManager, current_user
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from okienko.database import db
+from okienko.database import db, may_write, utcnow, writing
 from okienko.tokens import hash_token, new_token
 
 from .models import Device, DeviceKind, StaffUser
 
 login_manager = LoginManager()
-login_manager.login_view = "counter.login"
+# The sign-in page of all staff belongs to the administration (admin/views/signin.py),
+# which sets ``login_view`` when it registers.
 
 
 def row_id(text: str) -> int | None:
@@ -71,7 +73,10 @@ def new_device(office_id: int, kind: DeviceKind, name: str) -> tuple[Device, str
 
 
 def sign_in_device(token: str) -> Device | None:
-    device = db.session.scalar(select(Device).where(Device.token_hash == hash_token(token)))
+    """Sign this browser in as the device whose link holds ``token``; None for a revoked one."""
+    device = db.session.scalar(
+        select(Device).where(Device.token_hash == hash_token(token), Device.revoked_at.is_(None))
+    )
     if device is not None:
         session.clear()
         session["device_id"] = device.id
@@ -91,6 +96,37 @@ def current_device() -> Device | None:
     return device
 
 
+SEEN_EVERY = timedelta(minutes=1)
+
+
+def note_seen(device: Device, now: datetime) -> None:
+    """Record that ``device`` made a request, at most once a minute (for the admin's list).
+
+    The time already loaded decides whether to write at all, and a conditional UPDATE
+    keeps two requests from writing twice. A request that writes anyway carries it in
+    its own unit of work. A reading one (on SQLite its transaction cannot write) ends
+    its read transaction, which changed nothing, and writes in a short one of its own
+    on the same connection: a thousand displays connecting at once never hold two
+    connections each.
+    """
+    if device.last_seen_at is not None and now - device.last_seen_at < SEEN_EVERY:
+        return
+    stale = or_(Device.last_seen_at.is_(None), Device.last_seen_at <= now - SEEN_EVERY)
+    statement = (
+        update(Device)
+        .where(Device.id == device.id, stale)
+        .values(last_seen_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if may_write():
+        db.session.execute(statement)
+        return
+    db.session.commit()
+    with writing():
+        db.session.execute(statement)
+        db.session.commit()
+
+
 def device_required(kind: DeviceKind) -> Callable[..., Any]:
     """The page is for a signed-in device of ``kind``; ``g.device`` is set."""
 
@@ -101,6 +137,7 @@ def device_required(kind: DeviceKind) -> Callable[..., Any]:
             if device is None or device.kind != kind or device.revoked_at is not None:
                 abort(403)
             g.device = device
+            note_seen(device, utcnow())
             return view(*args, **kwargs)
 
         return wrapper
@@ -116,7 +153,7 @@ def staff_required(view: Callable[..., Any]) -> Callable[..., Any]:
         if session.get("device_id") is not None:
             abort(403)
         if not current_user.is_authenticated:
-            return redirect(url_for("counter.login", next=request.path))
+            return redirect(url_for(login_manager.login_view, next=request.path))
         return view(*args, **kwargs)
 
     return wrapper

@@ -8,29 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, TypeGuard
-from urllib.parse import urlsplit
+from typing import Any
 
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length, ValidationError
 
 from booking import admission, notifications
 from booking.availability import local_today
@@ -38,12 +33,11 @@ from booking.models import Booking, BookingStatus, Counter, Service
 from booking.refusals import Refusal
 from okienko import outbox
 from okienko.database import db, utcnow
-from okienko.extensions import limiter
 from okienko.models import QueuedMail
 from okienko.transaction import unit_of_work
 
 from . import calling
-from .access import authenticate, row_id, staff_required
+from .access import login_manager, row_id, staff_required
 from .display import event_stream
 from .kiosk import floor_message
 from .models import StaffUser, Ticket, TicketStatus
@@ -52,16 +46,6 @@ from .refusals import CounterBusy
 from .state import as_waiting, call_payload, line
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
-
-
-def no_nul(form: Any, field: Any) -> None:
-    if "\0" in (field.data or ""):
-        raise ValidationError(_l("Wrong user name or password."))
-
-
-class LoginForm(FlaskForm):
-    username = StringField(_l("User name"), validators=[DataRequired(), Length(max=80), no_nul])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
 class ActionForm(FlaskForm):
@@ -76,47 +60,6 @@ def staff() -> StaffUser:
     return current_user  # flask_login is untyped: current_user is the signed-in StaffUser
 
 
-def same_site_path(target: str | None) -> TypeGuard[str]:
-    r"""Whether ``target`` is a path on this site: no scheme, no host, no backslash, no
-    control characters.
-
-    Browsers drop tabs and newlines inside a URL and read a backslash as a slash, so
-    ``/%09/evil.example`` (decoded) or ``/\evil.example`` would leave the site; and a
-    newline cannot go into a Location header at all.
-    """
-    if not target or not (target.isascii() and target.isprintable()) or "\\" in target:
-        return False
-    parts = urlsplit(target)
-    return (
-        target.startswith("/")
-        and not target.startswith("//")
-        and not (parts.scheme or parts.netloc)
-    )
-
-
-def safe_next(target: str | None) -> str:
-    # Only paths on this site: an open redirect would help phishing.
-    return target if same_site_path(target) else url_for(".home")
-
-
-@bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
-def login() -> Any:
-    form = LoginForm()
-    status = 200
-    if form.validate_on_submit():
-        user = authenticate(form.username.data or "", form.password.data or "")
-        if user is not None:
-            session.clear()  # nothing from before the login survives it, not even CSRF
-            login_user(user)
-            return redirect(safe_next(request.args.get("next")))
-        flash(_l("Wrong user name or password."), "error")
-        status = 401
-    elif request.method == "POST":
-        status = 400
-    return render_template("queueing/login.html", form=form), status
-
-
 @bp.post("/logout")
 @staff_required
 def logout() -> Any:
@@ -127,7 +70,7 @@ def logout() -> Any:
     with unit_of_work():
         staff().counter_id = None
     logout_user()
-    return redirect(url_for(".login"))
+    return redirect(url_for(login_manager.login_view))
 
 
 @bp.get("/")
@@ -161,7 +104,7 @@ def home() -> Any:
         failed_mails=outbox.failed(db.session(), office.id, now - timedelta(days=14)),
         regime=admission.regime_active(office, local_today(office, now)),
         reasons=admission.COUNTER_REASONS,
-        counters=office.counters,
+        counters=[c for c in office.counters if c.retired_at is None],  # retired: no seat
         services=office.services,
         form=ActionForm(),
     )
@@ -203,6 +146,8 @@ def seat() -> Any:
     counter = db.session.get(Counter, row_id(raw)) if row_id(raw) else None
     if counter is None or counter.office_id != user.office_id:
         abort(400)
+    if counter.retired_at is not None:  # removed by a manager while the page was open
+        return respond(_l("This counter was removed. Choose another."), 409)
     if counter.id != user.counter_id and leaving_ticket_behind():
         return respond(CounterBusy.message, 409)
     try:
@@ -320,6 +265,8 @@ def transfer(ticket_id: int) -> Any:
     destination = service or counter
     if destination is None or destination.office_id != user.office_id:
         abort(400)
+    if counter is not None and counter.retired_at is not None:
+        return respond(_l("This counter was removed. Choose another."), 409)
     return run(calling.transfer, get_ticket(ticket_id), service=service, counter=counter)
 
 

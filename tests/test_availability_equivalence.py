@@ -1,17 +1,22 @@
 """Free times computed on the integer grid with counters as bits are exactly those of the
-plain rule: a start is free when some counter serving the service has all its cells free.
+plain rule: a start is free when some counter serving the service has all its cells free,
+and no minute of the visit is closed.
 
-Randomized (fixed seeds): offices of 1 to 30 counters with random hours, slot lengths,
-visit lengths, closed days, held cells and booking windows, over days with clock changes
-(a whole hour and Lord Howe's half hour) and in a zone a quarter hour off the hour. Then
+Randomized (fixed seeds): offices of 1 to 30 counters with random hours (a usual week and
+sets between dates that replace it on their days), slot lengths, visit lengths, closed
+days, closed parts of days, held cells and booking windows, over days with clock changes
+(a whole hour and Lord Howe's half hour) and in a zone a quarter hour off the hour. The
+plain rule reads the hours minute by minute off the wall clock. Then
 ``availability`` on a real database, grouping a cell's counters in SQL, against the same
 rule over ``taken_cells``, with more counters than one SQL integer has bits.
 """
 
 from __future__ import annotations
 
+import bisect
+import functools
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,7 +41,6 @@ from booking.slots import (
     candidate_starts,
     date_range,
     free_starts,
-    opening_intervals,
 )
 from okienko.transaction import unit_of_work
 from tests.helpers.factories import MakeOffice, MakeService
@@ -64,26 +68,128 @@ def reference_starts(
     earliest: datetime,
     latest: datetime,
 ) -> dict[date, list[datetime]]:
-    """The rule as it reads: every grid start in an opening interval where the whole visit
-    fits, inside the window, with a serving counter whose cells are all free."""
+    """The rule as it reads: every grid start where each minute of the visit is open by
+    its day's hours and none is closed, inside the window, with a serving counter whose
+    cells are all free."""
     step = timedelta(minutes=schedule.slot_minutes)
     cells = -(-duration // step)
+    closed = closed_minutes(schedule.timezone, schedule.closed_hours)
     result = {}
     for day in days:
         result[day] = []
-        for open_at, close_at in opening_intervals(schedule, day):
-            start = open_at + (-(open_at - EPOCH)) % step  # the first start on the grid
-            while start + cells * step <= close_at:
-                if earliest <= start <= latest and any(
+        opened = open_minutes(schedule, day)
+        if not opened:
+            continue
+        start = opened[0] + (-(opened[0] - EPOCH)) % step  # the first start on the grid
+        while start < opened[-1]:
+            end = start + cells * step
+            fits = bisect.bisect_left(opened, end) - bisect.bisect_left(opened, start) == (
+                (end - start) // MINUTE
+            )
+            shut = bisect.bisect_left(closed, start) < bisect.bisect_left(closed, end)
+            if (
+                fits
+                and not shut
+                and earliest <= start <= latest
+                and any(
                     all((counter, start + i * step) not in taken for i in range(cells))
                     for counter in counters
-                ):
-                    result[day].append(start)
-                start += step
+                )
+            ):
+                result[day].append(start)
+            start += step
     return result
 
 
-def random_rules(chance: random.Random, first: date) -> list[HoursRule]:
+MINUTE = timedelta(minutes=1)
+
+
+def hours_of(rules: Sequence[HoursRule], day: date) -> list[tuple[time, time]]:
+    """The wall times ``day`` opens and closes at: a set between dates, where one covers
+    the day, replaces the week without dates on it, the weekdays it leaves empty too."""
+    undated = [r for r in rules if (r.valid_from, r.valid_to) == (None, None)]
+    seasonal = [
+        r
+        for r in rules
+        if (r.valid_from, r.valid_to) != (None, None)
+        and (r.valid_from or date.min) <= day <= (r.valid_to or date.max)
+    ]
+    return [(r.opens, r.closes) for r in seasonal or undated if r.weekday == day.weekday()]
+
+
+@functools.cache
+def first_instants(zone: ZoneInfo, day: date) -> dict[datetime, datetime]:
+    """Each wall-clock minute of ``day`` and the next midnight -> the first UTC minute the
+    clock shows it (minutes the clocks skip are missing)."""
+    found: dict[datetime, datetime] = {}
+    instant = datetime.combine(day, time(0), UTC) - timedelta(hours=15)
+    while instant < datetime.combine(day, time(0), UTC) + timedelta(hours=39):
+        wall = instant.astimezone(zone).replace(tzinfo=None)
+        if wall.date() == day or wall == datetime.combine(day + timedelta(days=1), time(0)):
+            found.setdefault(wall, instant)
+        instant += MINUTE
+    return found
+
+
+def open_minutes(schedule: Schedule, day: date) -> list[datetime]:
+    """Every whole UTC minute ``day``'s hours keep open: an interval runs from the first
+    moment the clock shows its opening time to the first it shows its closing time, and
+    not at all if the clocks skip either; none on a closed day."""
+    if day in schedule.closed_days:
+        return []
+    wall = first_instants(schedule.timezone, day)
+    minutes = set()
+    for opens, closes in hours_of(schedule.rules, day):
+        until = (day + timedelta(days=1), time(0)) if closes == END_OF_DAY else (day, closes)
+        start = wall.get(datetime.combine(day, opens))
+        end = wall.get(datetime.combine(*until))
+        while start is not None and end is not None and start < end:
+            minutes.add(start)
+            start += MINUTE
+    return sorted(minutes)
+
+
+def closed_minutes(
+    zone: ZoneInfo, closed_hours: Mapping[date, Sequence[tuple[time, time]]]
+) -> list[datetime]:
+    """Every whole UTC minute whose wall-clock time falls in a closed part of its own day
+    (the random closures and every zone here change on whole minutes)."""
+    minutes = set()
+    for day in closed_hours:
+        instant = datetime.combine(day, time(0), UTC) - timedelta(hours=15)
+        last = datetime.combine(day, time(0), UTC) + timedelta(hours=39)
+        while instant < last:
+            wall = instant.astimezone(zone)
+            if any(
+                starts <= wall.time() and (ends == END_OF_DAY or wall.time() < ends)
+                for starts, ends in closed_hours.get(wall.date(), ())
+            ):
+                minutes.add(instant)
+            instant += timedelta(minutes=1)
+    return sorted(minutes)
+
+
+def random_closed_hours(
+    chance: random.Random, days: Sequence[date]
+) -> dict[date, list[tuple[time, time]]]:
+    """Parts of some days closed, some of them over the hours the clocks change."""
+    parts: dict[date, list[tuple[time, time]]] = {}
+    for day in days:
+        for _ in range(chance.choice((0, 0, 0, 1, 2))):
+            starts = time(chance.randrange(24), chance.choice((0, 10, 15, 30, 45)))
+            ends = (
+                END_OF_DAY
+                if chance.random() < 0.1
+                else time(chance.randrange(starts.hour, 24), chance.choice((0, 5, 15, 30, 59)))
+            )
+            if starts < ends:
+                parts.setdefault(day, []).append((starts, ends))
+    return parts
+
+
+def random_week(
+    chance: random.Random, valid_from: date | None = None, valid_to: date | None = None
+) -> list[HoursRule]:
     rules = []
     for weekday in range(7):
         for _ in range(chance.choice((0, 1, 1, 2, 3))):
@@ -93,13 +199,25 @@ def random_rules(chance: random.Random, first: date) -> list[HoursRule]:
                 if chance.random() < 0.2
                 else time(chance.randrange(opens.hour, 24), chance.choice((0, 15, 30, 40)))
             )
-            valid_from = (
-                first + timedelta(days=chance.randrange(4)) if chance.random() < 0.2 else None
-            )
-            valid_to = (
-                first + timedelta(days=chance.randrange(4)) if chance.random() < 0.2 else None
-            )
             rules.append(HoursRule(weekday, opens, closes, valid_from, valid_to))
+    return rules
+
+
+def random_rules(chance: random.Random, first: date) -> list[HoursRule]:
+    """Mostly a week without dates; up to two sets between dates (some open at one end)
+    over the days of the case, sharing no day with each other, as the editor allows."""
+    rules = random_week(chance) if chance.random() < 0.8 else []
+    spans: list[tuple[date, date]] = []
+    for _ in range(chance.choice((0, 1, 1, 2))):
+        low = first + timedelta(days=chance.randrange(-1, 4))
+        high = low + timedelta(days=chance.randrange(3))
+        valid_from = None if chance.random() < 0.2 else low
+        valid_to = None if valid_from is not None and chance.random() < 0.2 else high
+        span = (valid_from or date.min, valid_to or date.max)
+        if any(span[0] <= other[1] and other[0] <= span[1] for other in spans):
+            continue
+        spans.append(span)
+        rules += random_week(chance, valid_from, valid_to)
     return rules
 
 
@@ -108,7 +226,9 @@ def random_case(chance: random.Random) -> dict[str, Any]:
     days = date_range(first, first + timedelta(days=chance.randrange(1, 4)))
     closed = frozenset(day for day in days if chance.random() < 0.15)
     slot = chance.choice((5, 10, 15, 15, 20, 30, 60))
-    schedule = Schedule(ZoneInfo(zone), slot, random_rules(chance, first), closed)
+    schedule = Schedule(
+        ZoneInfo(zone), slot, random_rules(chance, first), closed, random_closed_hours(chance, days)
+    )
     duration = timedelta(minutes=chance.randrange(1, 4 * slot + 1))
     counters = chance.sample(range(1, 200), chance.randrange(1, 31))
     step = timedelta(minutes=slot)
@@ -175,7 +295,8 @@ def test_no_serving_counter_means_no_free_start() -> None:
 
 
 # A database with more counters than one SQL sum holds bits, so a cell comes back in two
-# integers; a quarter-hour grid, half-hour visits, round the clock over the spring change.
+# integers; a quarter-hour grid, half-hour visits, round the clock over the spring change,
+# closed for part of that night and part of the next afternoon.
 NOW = datetime(2026, 3, 27, 12, tzinfo=UTC)
 FIRST, LAST = date(2026, 3, 28), date(2026, 3, 30)
 COUNTERS = BITS_PER_SUM + 4
@@ -184,7 +305,15 @@ COUNTERS = BITS_PER_SUM + 4
 def test_availability_in_the_database_is_that_of_the_plain_rule(
     any_app: Flask, make_office: MakeOffice, make_service: MakeService
 ) -> None:
-    made = make_office(counters=COUNTERS, slot_minutes=15, public_holidays=False)
+    made = make_office(
+        counters=COUNTERS,
+        slot_minutes=15,
+        public_holidays=False,
+        closures=[
+            {"from": datetime(2026, 3, 29, 1, 30), "to": datetime(2026, 3, 29, 3, 30)},
+            {"from": "2026-03-30T12:10", "to": "2026-03-30T13:05", "reason": "Training"},
+        ],
+    )
     made_service = make_service(made, duration=30)
     visit = timedelta(minutes=30)
     days = date_range(FIRST, LAST)
@@ -195,6 +324,7 @@ def test_availability_in_the_database_is_that_of_the_plain_rule(
         assert office is not None and service is not None
         counters = [counter.id for counter in service.counters]
         schedule = schedule_for(office, FIRST, LAST)
+        assert set(schedule.closed_hours) == {date(2026, 3, 29), date(2026, 3, 30)}
         starts = [start for day in days for start in candidate_starts(schedule, day, visit)]
         # Each booking of a start takes the first counter free there: booking a start
         # over and over fills counters past the first SQL integer, and all of them once.

@@ -121,7 +121,7 @@ def test_main_pages_run_without_csp_violations(
             upsert_staff(find_office(OFFICE), "csp-clerk", "Anna Testowa", "a password 1")
             db.session.commit()
         clerk = open_page(browser)
-        clerk.page.goto(f"{base}/counter/login")
+        clerk.page.goto(f"{base}/login")
         visit(clerk, "login")
         clerk.page.fill("#username", "csp-clerk")
         clerk.page.fill("#password", "a password 1")

@@ -326,7 +326,7 @@ def test_walk_in_is_called_and_the_display_shows_it(
             assert_accessible(display)
 
             # The clerk logs in and sits at counter 1.
-            clerk.goto(f"{live_server.url}/counter/login")
+            clerk.goto(f"{live_server.url}/login")
             assert_accessible(clerk)
             clerk.fill("#username", CLERK)
             clerk.fill("#password", CLERK_PASSWORD)
@@ -558,7 +558,7 @@ def test_display_announces_a_call_made_while_it_was_cut_off(
             clerk = problems.watch(clerk_context.new_page(), "clerk")
 
             # Clerk and kiosk first: the test waits on the display's watchdog.
-            clerk.goto(f"{live_server.url}/counter/login")
+            clerk.goto(f"{live_server.url}/login")
             clerk.fill("#username", CLERK)
             clerk.fill("#password", CLERK_PASSWORD)
             clerk.locator("form.form button[type=submit]").click()

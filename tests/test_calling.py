@@ -234,9 +234,9 @@ def test_the_database_itself_keeps_one_ticket_per_counter(
 
 def http_clerk(server: LiveServer, username: str, counter: int) -> tuple[requests.Session, str]:
     session = requests.Session()
-    page = session.get(f"{server.url}/counter/login", timeout=60).text
+    page = session.get(f"{server.url}/login", timeout=60).text
     response = session.post(
-        f"{server.url}/counter/login",
+        f"{server.url}/login",
         data={
             "csrf_token": CSRF_RE.search(page).group(1),
             "username": username,

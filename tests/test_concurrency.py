@@ -8,10 +8,12 @@ from datetime import timedelta
 import pytest
 import requests
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from booking.models import Booking, BookingSlot, BookingStatus, Office
+from booking.bookings import hold_calendar
+from booking.models import Booking, BookingSlot, BookingStatus, Office, counter_services
+from booking.offices import require_office, service_by_key
 from okienko.database import db
 from tests.helpers.admission import ADMITTED
 from tests.helpers.factories import MakeOffice, MakeService
@@ -282,3 +284,31 @@ def test_cancel_and_move_of_one_booking_at_once_leave_it_consistent(any_app: Fla
             else:
                 assert len(booking.slots) == 2
     assert_no_overlap(any_app)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("any_app", ["postgres"], indirect=True)
+def test_a_booking_reads_the_office_afresh_once_it_holds_the_calendar(any_app: Flask) -> None:
+    """A manager's change committed while a booking waited for the office's lock: the
+    booking then books by the new settings and counters, not by what it read before."""
+    with any_app.app_context():
+        office = require_office(db.session, "bytom-zielna")
+        service = service_by_key(db.session, office, "zamiana-lokalu")
+        assert service is not None
+        serving = [c.id for c in service.counters]
+        assert office.timezone == "Europe/Warsaw" and len(serving) == 2
+        with db.engine.begin() as manager:  # another transaction, committed meanwhile
+            manager.execute(
+                update(Office).where(Office.id == office.id).values(timezone="Europe/London")
+            )
+            manager.execute(
+                delete(counter_services).where(
+                    counter_services.c.service_id == service.id,
+                    counter_services.c.counter_id == serving[0],
+                )
+            )
+        assert office.timezone == "Europe/Warsaw"  # as the booking read it first
+        hold_calendar(db.session, office)
+        assert office.timezone == "Europe/London"
+        assert [c.id for c in service.counters] == serving[1:]
+        db.session.rollback()

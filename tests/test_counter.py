@@ -15,7 +15,7 @@ import pytest
 import time_machine
 from flask import Flask
 
-from booking.models import Service
+from booking.models import Counter, Service
 from okienko.database import db
 from queueing.models import (
     StaffUser,
@@ -247,3 +247,25 @@ def test_odd_ids_from_clerks_are_refused_not_crashed(any_app: Flask, raw: str) -
             404,
         )
         assert clerk.post(f"/counter/tickets/{'9' * 30}/finish").status_code == 404
+
+
+def test_a_removed_counter_is_no_seat_and_no_transfer_target(any_app: Flask, clock: Any) -> None:
+    sent = walk_in(signed_in_device(any_app))
+    clerk = Clerk(any_app, "koszalin1", "Stanowisko 1")
+    ok(clerk.call_next())
+    removed = counter_id(any_app, "Stanowisko 3")
+    with any_app.app_context():  # a manager removed it; its history keeps it (retired)
+        counter = db.session.get(Counter, removed)
+        counter.services, counter.retired_at = [], NOW
+        db.session.commit()
+    page = clerk.client.get("/counter/").get_data(as_text=True)
+    assert "Stanowisko 2" in page and "Stanowisko 3" not in page
+    late = Clerk(any_app, "koszalin2")  # the page was open before the removal
+    response = late.seat("Stanowisko 3")
+    assert response.status_code == 409
+    assert response.get_json()["message"] == "This counter was removed. Choose another."
+    sent_there = clerk.post(f"/counter/tickets/{sent}/transfer", to=f"counter:{removed}")
+    assert sent_there.status_code == 409
+    with any_app.app_context():
+        assert db.session.get(StaffUser, late.id).counter_id is None
+    assert ticket(any_app, sent).target_counter_id is None

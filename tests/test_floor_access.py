@@ -93,16 +93,16 @@ def test_anonymous_visitors_are_sent_to_login_or_refused(app: Flask, clock: Any)
     for path in ("/counter/", "/counter/line.json"):
         response = client.get(path)
         assert response.status_code == 302
-        assert response.headers["Location"].startswith("/counter/login?next=")
+        assert response.headers["Location"].startswith("/login?next=")
     for path in ("/kiosk/", "/kiosk/ticket/1", "/display/", "/display/state.json"):
         assert client.get(path).status_code == 403, path
     assert client.get("/device/not-a-device-token").status_code == 404
     assert client.get("/device/" + "x" * 65).status_code == 404
-    token = csrf_token(client, "/counter/login")
+    token = csrf_token(client, "/login")
     response = client.post(
         "/counter/call-next", headers={"X-CSRFToken": token, "Accept": "application/json"}
     )
-    assert response.status_code == 302 and "/counter/login" in response.headers["Location"]
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
 def test_posts_without_a_csrf_token_are_refused(app: Flask, clock: Any) -> None:
@@ -129,9 +129,9 @@ def test_staff_passwords_are_hashed_and_checked(app: Flask) -> None:
         assert check_password_hash(user.password_hash, PASSWORD)
     client = app.test_client()
     for username, password in (("koszalin1", "wrong"), ("nobody", PASSWORD)):
-        token = csrf_token(client, "/counter/login")
+        token = csrf_token(client, "/login")
         response = client.post(
-            "/counter/login",
+            "/login",
             data={"csrf_token": token, "username": username, "password": password},
         )
         assert response.status_code == 401
@@ -146,7 +146,7 @@ def test_a_disabled_clerk_is_logged_out(app: Flask, clock: Any) -> None:
         db.session.commit()
     assert clerk.client.get("/counter/").status_code == 302
     refused_call = clerk.call_next()
-    assert refused_call.status_code == 302 and "/counter/login" in refused_call.headers["Location"]
+    assert refused_call.status_code == 302 and "/login" in refused_call.headers["Location"]
 
 
 def test_login_redirects_only_within_the_site(app: Flask) -> None:
@@ -159,18 +159,18 @@ def test_login_redirects_only_within_the_site(app: Flask) -> None:
         ("//evil.example/", "/counter/"),
     ):
         client = app.test_client()
-        token = csrf_token(client, "/counter/login")
+        token = csrf_token(client, "/login")
         response = client.post(
-            "/counter/login",
+            "/login",
             query_string={"next": target},
             data={"csrf_token": token, "username": "koszalin1", "password": PASSWORD},
         )
         assert response.status_code == 302 and response.headers["Location"] == expected, target
     # A backslash that browsers read as a slash still stays on this site.
     client = app.test_client()
-    token = csrf_token(client, "/counter/login")
+    token = csrf_token(client, "/login")
     response = client.post(
-        "/counter/login",
+        "/login",
         query_string={"next": "/\\evil.example/"},
         data={"csrf_token": token, "username": "koszalin1", "password": PASSWORD},
     )
@@ -211,17 +211,17 @@ def test_staff_login_is_rate_limited_and_starts_a_new_session(app: Flask) -> Non
         }
     )
     client = limited.test_client()
-    token = csrf_token(client, "/counter/login")
+    token = csrf_token(client, "/login")
     statuses = [
         client.post(
-            "/counter/login", data={"csrf_token": token, "username": "x", "password": "y"}
+            "/login", data={"csrf_token": token, "username": "x", "password": "y"}
         ).status_code
         for _ in range(4)
     ]
     assert statuses == [401, 401, 401, 429]
     nul = app.test_client()
     answer = nul.post(
-        "/counter/login",
-        data={"csrf_token": csrf_token(nul, "/counter/login"), "username": "a\0b", "password": "y"},
+        "/login",
+        data={"csrf_token": csrf_token(nul, "/login"), "username": "a\0b", "password": "y"},
     )
     assert answer.status_code == 400

@@ -26,9 +26,9 @@ def log_in(app: Flask, next_url: str) -> object:
         upsert_staff(find_office("koszalin-zbm"), "anna", "Anna Nowak", PASSWORD)
         db.session.commit()
     client = app.test_client()
-    token = csrf_token(client, "/counter/login")
+    token = csrf_token(client, "/login")
     return client.post(
-        "/counter/login",
+        "/login",
         query_string={"next": next_url},
         data={"csrf_token": token, "username": "anna", "password": PASSWORD},
     )
@@ -81,9 +81,9 @@ def test_a_tab_in_next_is_not_an_open_redirect_through_the_browser(app: Flask) -
         db.session.commit()
     for raw in ("next=/%09/evil.example", "next=/%0A/evil.example", "next=/%0D%0AX:%20y"):
         client = app.test_client()
-        token = csrf_token(client, "/counter/login")
+        token = csrf_token(client, "/login")
         response = client.post(
-            f"/counter/login?{raw}",
+            f"/login?{raw}",
             data={"csrf_token": token, "username": "anna", "password": PASSWORD},
         )
         assert response.status_code == 302, (raw, response.status_code)
@@ -123,7 +123,7 @@ def test_405_names_the_allowed_methods(app: Flask, method: str, path: str, json_
 def test_trace_is_refused_like_an_unknown_method_even_where_posts_are_allowed(app: Flask):
     client = app.test_client()
     for method in ("TRACE", "FOO"):
-        response = client.open("/counter/login", method=method)
+        response = client.open("/login", method=method)
         assert response.status_code == 405
         assert set(response.headers["Allow"].replace(" ", "").split(",")) == {
             "GET",
@@ -198,7 +198,7 @@ def page_families(app: Flask) -> dict[str, object]:
             "not found": client.get("/nothing/here"),
             "api": client.get("/api/v1/offices"),
             "api error": client.get("/api/v1/offices/nothing"),
-            "login": client.get("/counter/login"),
+            "login": client.get("/login"),
             "counter": clerk.client.get("/counter/"),
             "kiosk": kiosk.get("/kiosk/"),
             "ticket": ticket_page,
@@ -234,7 +234,7 @@ def test_every_page_family_sends_a_strict_csp_and_the_usual_headers(app: Flask) 
 
 
 def test_the_session_cookie_works_over_plain_http_by_default(app: Flask) -> None:
-    response = app.test_client().get("/counter/login")
+    response = app.test_client().get("/login")
     cookie = response.headers.get("Set-Cookie", "")
     assert cookie.startswith("session=") and "Secure" not in cookie, cookie
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie, cookie
@@ -244,7 +244,7 @@ def test_hsts_and_secure_cookies_behind_https(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     secure = make_app(request, tmp_path, "sqlite", SESSION_COOKIE_SECURE=True)
-    response = secure.test_client().get("/counter/login", base_url="https://localhost")
+    response = secure.test_client().get("/login", base_url="https://localhost")
     assert response.status_code == 200
     assert "max-age=" in response.headers.get("Strict-Transport-Security", "")
     assert "Secure" in response.headers.get("Set-Cookie", "")

@@ -7,14 +7,18 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from booking.slots import (
+    END_OF_DAY,
     HoursRule,
     Schedule,
     align_up,
     cells,
+    clock_text,
     free_counter,
     free_starts,
     local_to_utc,
     opening_intervals,
+    parse_clock,
+    rules_on,
 )
 
 PRAGUE = ZoneInfo("Europe/Prague")
@@ -106,22 +110,46 @@ def test_koszalin_hours_differ_by_weekday() -> None:
     assert starts_on(koszalin, thursday)[0] == local(thursday, time(7, 15), WARSAW)
 
 
-def test_split_day_and_validity_dates() -> None:
+def test_split_day_intervals_that_adjoin_merge() -> None:
     rules = [
         HoursRule(0, time(8), time(12)),
         HoursRule(0, time(13), time(15)),
-        HoursRule(0, time(15), time(17), valid_from=date(2027, 1, 1)),
+        HoursRule(0, time(15), time(17)),
     ]
     schedule = Schedule(PRAGUE, 30, rules)
-    december, january = date(2026, 12, 7), date(2027, 1, 4)
-    assert len(opening_intervals(schedule, december)) == 2
+    monday = date(2026, 12, 7)
     # Adjoining intervals merge, so a visit may run across 15:00.
-    assert opening_intervals(schedule, january)[-1] == (
-        local(january, time(13)),
-        local(january, time(17)),
-    )
-    assert local(december, time(12)) not in starts_on(schedule, december)
-    assert local(december, time(11, 30)) in starts_on(schedule, december)
+    assert opening_intervals(schedule, monday) == [
+        (local(monday, time(8)), local(monday, time(12))),
+        (local(monday, time(13)), local(monday, time(17))),
+    ]
+    assert local(monday, time(14, 30)) in starts_on(schedule, monday)
+    assert local(monday, time(12)) not in starts_on(schedule, monday)
+    assert local(monday, time(11, 30)) in starts_on(schedule, monday)
+
+
+def test_a_set_between_dates_replaces_the_usual_week_on_its_days() -> None:
+    """Summer hours (July and August, no Fridays) and, from October on, Saturdays only:
+    on their days the usual week does not apply, not even on the weekdays they leave out."""
+    usual = [HoursRule(d, time(8), time(16)) for d in range(5)]
+    summer = [
+        HoursRule(d, time(7), time(13), date(2027, 7, 1), date(2027, 8, 31)) for d in range(4)
+    ]
+    saturdays = [HoursRule(5, time(9), time(12), valid_from=date(2027, 10, 1))]
+    schedule = Schedule(PRAGUE, 30, usual + summer + saturdays)
+
+    def hours(day: str) -> list[tuple[time, time]]:
+        found = opening_intervals(schedule, date.fromisoformat(day))
+        return [(a.astimezone(PRAGUE).time(), b.astimezone(PRAGUE).time()) for a, b in found]
+
+    assert rules_on(schedule.rules, date(2027, 6, 30)) == [usual[2]]
+    assert hours("2027-06-30") == [(time(8), time(16))]  # Wednesday before the summer
+    assert hours("2027-07-01") == [(time(7), time(13))]  # Thursday, summer
+    assert hours("2027-07-02") == []  # Friday, summer: closed
+    assert hours("2027-08-31") == [(time(7), time(13))]  # the summer's last day
+    assert hours("2027-09-01") == [(time(8), time(16))]  # usual again
+    assert hours("2027-10-01") == []  # Friday: from October only Saturdays
+    assert hours("2027-10-02") == [(time(9), time(12))]
 
 
 def test_closed_days_have_no_starts() -> None:
@@ -158,3 +186,13 @@ def test_cells_round_up_to_the_grid() -> None:
     assert cells(start, timedelta(minutes=20), step) == [start, start + step]
     assert align_up(start + timedelta(minutes=1), step) == start + step
     assert align_up(start, step) == start
+
+
+def test_wall_times_are_read_and_written_as_people_write_them() -> None:
+    assert parse_clock("08:30") == time(8, 30)
+    assert parse_clock("00:00") == time(0)
+    # Where an end is meant, midnight is the end of the day, as "24:00" or a time input's "00:00".
+    assert parse_clock("24:00", end=True) == parse_clock("00:00", end=True) == END_OF_DAY
+    for wrong in ("24:00", "8:30", "0830", "08:30:00", "25:00", "٠٨:٣٠", "08:30 ", ""):
+        assert parse_clock(wrong) is None, wrong
+    assert clock_text(time(8, 30)) == "08:30" and clock_text(END_OF_DAY) == "24:00"

@@ -14,7 +14,7 @@ from queueing.access import row_id
 from queueing.models import Role
 
 from ..access import admin_required, managed_office, offices_of, staff
-from ..history import history_page
+from ..history import history_page, shown
 from .blueprint import bp, section
 
 section("admin.office", _l("Overview"), 0)
@@ -50,11 +50,13 @@ def office(slug: str) -> Any:
 def office_history(slug: str) -> Any:
     office = managed_office(slug)
     page = history_page(db.session(), office.id, row_id(request.args.get("before", "")))
-    return render_template("admin/history.html", office=office, page=page)
+    entries = shown(db.session(), page, office)
+    return render_template("admin/history.html", office=office, page=page, entries=entries)
 
 
 @bp.get("/history")
 @admin_required(Role.ADMINISTRATOR)
 def history() -> Any:
     page = history_page(db.session(), None, row_id(request.args.get("before", "")))
-    return render_template("admin/history.html", office=None, page=page)
+    entries = shown(db.session(), page, None)
+    return render_template("admin/history.html", office=None, page=page, entries=entries)

@@ -12,7 +12,7 @@ from ..offices import service_by_key
 from ..privacy import supervisory_authority
 from ..times import iso
 from .blueprint import bp
-from .calendar import day_starts, month_view
+from .calendar import closures_between, day_starts, month_view
 from .lookups import get_office, get_service_at_version
 
 
@@ -45,7 +45,7 @@ def office_privacy(slug: str) -> str:
         offices=[],
         authority=supervisory_authority(office.country),
         retention_days=current_app.config["ADMISSION_RETENTION_DAYS"],
-        retention=current_app.config["RETENTION_DAYS"],
+        retention=office.retention_days or current_app.config["RETENTION_DAYS"],
     )
 
 
@@ -82,6 +82,7 @@ def service_day(slug: str, key: str, day: str) -> str:
         service=service,
         day=chosen,
         starts=starts,
+        closures=closures_between(office, chosen, chosen),
         time_url=lambda s: url_for(".book", slug=slug, key=key, start=iso(s)),
         back_url=url_for(".service_calendar", slug=slug, key=key, month=chosen.strftime("%Y-%m")),
     )

@@ -12,7 +12,7 @@ from okienko.database import db, utcnow
 
 from ..availability import availability, booking_window, local_today
 from ..cache import free_times
-from ..models import Office, Service
+from ..models import Closure, Office, Service
 
 
 def free_between(
@@ -28,6 +28,14 @@ def free_between(
     if version is not None and ignore_booking is None:
         return free_times(db.session(), office, version, service, first, last, now)
     return availability(db.session(), office, service, first, last, now, ignore_booking)
+
+
+def closures_between(office: Office, first: date, last: date) -> list[Closure]:
+    """The office's closures on days from ``first`` to ``last``, for their notes to residents."""
+    return sorted(
+        (c for c in office.closures if c.first_day <= last and c.last_day >= first),
+        key=lambda c: (c.first_day, c.starts or datetime.min.time()),
+    )
 
 
 def month_view(
@@ -82,6 +90,7 @@ def month_view(
         else None,
         "next": following.strftime("%Y-%m") if following <= last_day else None,
         "weekdays": [date(2024, 1, 1) + timedelta(days=i) for i in range(7)],
+        "closures": closures_between(office, max(first, today), following - timedelta(days=1)),
     }
 
 

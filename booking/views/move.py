@@ -24,7 +24,7 @@ from ..models import AdmissionQuestion, Booking, BookingStatus
 from ..refusals import Refusal, SlotTaken
 from ..times import parse_start
 from .blueprint import bp
-from .calendar import day_starts, month_view
+from .calendar import closures_between, day_starts, month_view
 from .limits import over_booking_limit
 from .lookups import get_booking
 from .manage import manage
@@ -78,6 +78,7 @@ def times_page(booking: Booking, token: str, day_text: str, chosen: datetime | N
         booking=booking,
         day=day,
         starts=starts,
+        closures=closures_between(booking.office, day, day),
         chosen=chosen,
         move_url=url_for(".reschedule", token=token),
         back_url=url_for(".reschedule_calendar", token=token, month=day.strftime("%Y-%m")),

@@ -1,4 +1,4 @@
-"""administration: roles, second factor, change history, reset links, device status, part-day closures, office names
+"""administration: roles, second factor, change history, reset links, device status, part-day closures, office names, who cancelled a booking, retired counters
 
 Revision ID: cf777168be2c
 Revises: 450af9897396
@@ -66,12 +66,21 @@ def upgrade():
     sa.ForeignKeyConstraint(['staff_id'], ['staff_user.id'], name=op.f('fk_staff_office_staff_id_staff_user'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('staff_id', 'office_id', name=op.f('pk_staff_office'))
     )
+    with op.batch_alter_table('booking', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('cancelled_by', sa.Enum('resident', 'office', name='cancelledby', native_enum=False, length=20), nullable=True))
+        batch_op.add_column(sa.Column('cancel_reason', sa.String(length=300), nullable=True))
+    # Before this, only residents cancelled.
+    op.execute("UPDATE booking SET cancelled_by = 'resident' WHERE status = 'cancelled'")
+
     with op.batch_alter_table('closure', schema=None) as batch_op:
         batch_op.add_column(sa.Column('starts', sa.Time(), nullable=True))
         batch_op.add_column(sa.Column('ends', sa.Time(), nullable=True))
         batch_op.create_check_constraint(
             'part_of_day', '(starts IS NULL AND ends IS NULL) OR (starts < ends)'
         )
+
+    with op.batch_alter_table('counter', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('retired_at', sa.DateTime(), nullable=True))
 
     with op.batch_alter_table('device', schema=None) as batch_op:
         batch_op.add_column(sa.Column('last_seen_at', sa.DateTime(), nullable=True))
@@ -113,9 +122,16 @@ def downgrade():
         batch_op.drop_column('retention_days')
         batch_op.drop_column('names')
 
+    with op.batch_alter_table('counter', schema=None) as batch_op:
+        batch_op.drop_column('retired_at')
+
     with op.batch_alter_table('device', schema=None) as batch_op:
         batch_op.drop_column('revoked_at')
         batch_op.drop_column('last_seen_at')
+
+    with op.batch_alter_table('booking', schema=None) as batch_op:
+        batch_op.drop_column('cancel_reason')
+        batch_op.drop_column('cancelled_by')
 
     with op.batch_alter_table('closure', schema=None) as batch_op:
         batch_op.drop_constraint('part_of_day', type_='check')

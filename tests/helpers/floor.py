@@ -147,9 +147,9 @@ class Clerk:
             self.id = user.id
         self.client = app.test_client()
         self.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-        login = csrf_token(self.client, "/counter/login")
+        login = csrf_token(self.client, "/login")
         response = self.client.post(
-            "/counter/login",
+            "/login",
             data={"csrf_token": login, "username": username, "password": PASSWORD},
         )
         assert response.status_code == 302, response.get_data(as_text=True)[:1000]

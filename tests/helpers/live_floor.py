@@ -501,10 +501,10 @@ class Clerk:
         self.base = base
         self.timeout = timeout
         self.session = requests.Session()
-        page = self.session.get(f"{base}/counter/login", timeout=timeout)
+        page = self.session.get(f"{base}/login", timeout=timeout)
         self.csrf = CSRF_RE.search(page.text).group(1)
         answer = self.session.post(
-            f"{base}/counter/login",
+            f"{base}/login",
             data={"csrf_token": self.csrf, "username": username, "password": CLERK_PASSWORD},
             allow_redirects=False,
             timeout=timeout,
