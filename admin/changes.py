@@ -90,6 +90,10 @@ class Affected:
     counter: str
     move_to: str | None  # the counter it can go to at the same time; None: cannot be moved
     # (or, where nothing can be moved, not asked: an office file's import)
+    # Whom to call about it: shown to the office's staff on the preview, never recorded.
+    resident: str = ""
+    email: str | None = None
+    phone: str | None = None
 
     @property
     def shown_code(self) -> str:
@@ -150,6 +154,9 @@ def describe(booking: Booking, move_to: int | None = None) -> Affected:
         service_names=dict(booking.service.names),
         counter=counters.get(booking.counter_id, ""),
         move_to=counters.get(move_to) if move_to is not None else None,
+        resident=booking.name,
+        email=booking.email,
+        phone=booking.phone,
     )
 
 

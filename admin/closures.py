@@ -83,10 +83,16 @@ def delete_closure(
 
 
 def holiday_names(office: Office, years: range, locale: str) -> dict[date, str]:
-    """The country's public holidays, named in ``locale`` where the package has it."""
-    languages = holidays.country_holidays(office.country).supported_languages
-    wanted = (locale, f"{locale}_US", f"{locale}_{office.country}")
-    language = next((code for code in wanted if code in languages), None)
+    """The country's public holidays, named in ``locale`` where the package has it, else in
+    the office's language, else the country's own (never the server's locale)."""
+    country = holidays.country_holidays(office.country)
+    wanted = [
+        code
+        for lang in (locale, office.language)
+        for code in (lang, f"{lang}_US", f"{lang}_{office.country}")
+    ]
+    language = next((c for c in wanted if c in country.supported_languages), None)
+    language = language or country.default_language
     found = holidays.country_holidays(
         office.country, subdiv=office.subdivision, years=list(years), language=language
     )

@@ -209,6 +209,7 @@ class Shown:
     """One entry as the history page shows it, in the reader's language."""
 
     when: str
+    office: str | None  # the entry's office, on the page of every office's entries
     who: str
     address: str | None
     what: str
@@ -249,7 +250,15 @@ class Reader:
 
     def __init__(self, session: Session, entries: Iterable[ChangeLog], office: Office | None):
         self.office = office
-        self.names = self._names(session, list(entries))
+        entries = list(entries)
+        self.names = self._names(session, entries)
+        self.offices: dict[int, str] = {}
+        if office is None:
+            ids = {entry.office_id for entry in entries if entry.office_id is not None}
+            self.offices = {
+                row.id: row.name_in(_locale())
+                for row in session.scalars(select(Office).where(Office.id.in_(ids)))
+            }
         self.days = get_day_names("abbreviated", locale=_locale())
 
     def _names(
@@ -278,6 +287,7 @@ class Reader:
         label = str(record) if record is not None else entry.record_type
         return Shown(
             when=when(entry.at, self.office),
+            office=self.offices.get(entry.office_id) if entry.office_id is not None else None,
             who=entry.actor_name,
             address=entry.address,
             what=str(ACTIONS.get(entry.action, entry.action)),

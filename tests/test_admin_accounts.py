@@ -629,10 +629,16 @@ def test_idle_sessions_end_after_their_time(app: Flask, clock: Any) -> None:
 # --- reset links -----------------------------------------------------------------------
 
 
+def confirmed(client: FlaskClient, action: str, data: dict[str, str]) -> Any:
+    """Post ``data`` to ``action``, then confirm on the page that answers, as a person does."""
+    asked = client.post(action, data=data)
+    assert asked.status_code == 200 and 'name="confirm" value="1"' in asked.text, asked.text[:2000]
+    return client.post(action, data={**data, "confirm": "1"})
+
+
 def start_reset(client: FlaskClient, user_id: int) -> Any:
-    return post_form(
-        client, f"/admin/accounts/{user_id}", {}, action=f"/admin/accounts/{user_id}/reset"
-    )
+    page = f"/admin/accounts/{user_id}"
+    return confirmed(client, f"{page}/reset", {"csrf_token": csrf_token(client, page)})
 
 
 def test_a_reset_link_works_once(any_app: Flask, clock: Any) -> None:
@@ -726,7 +732,10 @@ def test_a_manager_resets_only_the_clerks_of_their_office(app: Flask, clock: Any
 
     def reset(slug: str, user_id: int) -> Any:
         action = f"/admin/o/{slug}/staff/{user_id}/reset"
-        return post_form(manager, staff_page, {}, action=action)
+        token = csrf_token(manager, staff_page)
+        if slug == ZIELNA and user_id == clerk.id:
+            return confirmed(manager, action, {"csrf_token": token})
+        return post_form(manager, staff_page, {"confirm": "1"}, action=action)
 
     link = one_time_link(reset(ZIELNA, clerk.id))
     assert browser(app).get(link).status_code == 200
@@ -822,7 +831,7 @@ def test_a_disabled_account_is_signed_out_and_its_counter_freed(app: Flask, cloc
     assert user(app, clerk.id).counter_id is not None
     page = f"/admin/accounts/{clerk.id}"
     action = f"/admin/accounts/{clerk.id}/active"
-    response = post_form(admin, page, {"active": "0"}, action=action)
+    response = confirmed(admin, action, {"csrf_token": csrf_token(admin, page), "active": "0"})
     assert response.status_code == 302
     stored = user(app, clerk.id)
     assert not stored.active and stored.counter_id is None
@@ -845,7 +854,7 @@ def test_the_last_administrator_cannot_disable_or_demote_themselves(app: Flask, 
     ada = make_account(app, "ada", Role.ADMINISTRATOR)
     client = sign_in(app, ada)
     page = f"/admin/accounts/{ada.id}"
-    response = post_form(client, page, {"active": "0"}, action=f"{page}/active")
+    response = post_form(client, page, {"active": "0", "confirm": "1"}, action=f"{page}/active")
     assert response.status_code == 409
     assert "This is the last active administrator." in response.text
     assert 'value="Ada"' in response.text  # the account's form, as it is
@@ -858,7 +867,7 @@ def test_the_last_administrator_cannot_disable_or_demote_themselves(app: Flask, 
 
     # With a second administrator, either may step down.
     bob = make_account(app, "bob", Role.ADMINISTRATOR)
-    response = post_form(client, page, {"active": "0"}, action=f"{page}/active")
+    response = post_form(client, page, {"active": "0", "confirm": "1"}, action=f"{page}/active")
     assert response.status_code == 302 and not user(app, ada.id).active
     assert user(app, bob.id).active
     assert not history(app, "disable")[0].before.get("password_hash")
@@ -888,7 +897,7 @@ def test_two_administrators_disabling_each_other_at_once_leave_one(any_app: Flas
                     session, token = prepared
                     return session.post(
                         f"{server.url}/admin/accounts/{accounts[1 - i].id}/active",
-                        data={"csrf_token": token, "active": "0"},
+                        data={"csrf_token": token, "active": "0", "confirm": "1"},
                         allow_redirects=False,
                         timeout=120,
                     )
@@ -904,7 +913,10 @@ def test_no_password_or_secret_ever_reaches_the_history(app: Flask, clock: Any) 
     clerk = make_account(app, "clerk", Role.CLERK)
     set_password_by_link(app, one_time_link(start_reset(admin, clerk.id)))
     post_form(
-        admin, f"/admin/accounts/{clerk.id}", {"active": "0"}, f"/admin/accounts/{clerk.id}/active"
+        admin,
+        f"/admin/accounts/{clerk.id}",
+        {"active": "0", "confirm": "1"},
+        f"/admin/accounts/{clerk.id}/active",
     )
     with app.app_context():
         hashes = [u.password_hash for u in db.session.scalars(select(StaffUser))]

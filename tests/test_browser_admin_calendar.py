@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import pytest
 import time_machine
 from flask import Flask
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from booking.models import BookingStatus
 from tests.helpers.admin import PASSWORD
@@ -186,3 +186,54 @@ def test_a_manager_edits_the_week_and_the_booking_calendar_follows(
     assert shown[0] == "08:00" and shown[-1] == "17:30", shown
     assert "11:30" in shown and "12:00" not in shown and "13:00" in shown, shown
     seen(page)
+
+
+def tab_to(page: Page, target: Locator) -> None:
+    """Press Tab until ``target`` has the focus, as a keyboard user moves through the page."""
+    for _ in range(120):
+        if target.evaluate("el => el === document.activeElement"):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {target}")
+
+
+def test_a_manager_closes_a_day_with_the_keyboard_alone(
+    world: World, live_server: LiveServer, page: Page
+) -> None:
+    """No mouse: Tab to each field, type, Enter; from the sign-in to the confirmed closure."""
+    base = live_server.url
+    page.goto(f"{base}/login?lang=en")
+    tab_to(page, page.get_by_label("User name"))
+    page.keyboard.type("zmiany-manager")
+    tab_to(page, page.get_by_label("Password"))
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_have_text("Administration")
+    tab_to(page, page.get_by_role("link", name=NAME))
+    page.keyboard.press("Enter")
+    tab_to(page, page.get_by_role("link", name="Closures"))
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_have_text("Closures")
+
+    first_day = page.get_by_label("First day")
+    tab_to(page, first_day)
+    # Tab walks a date field's segments too; their order is the browser's (day or month
+    # first), so type one, and if the field read it the other way, go back and type again.
+    page.keyboard.type("02122026")
+    if first_day.input_value() != "2026-12-02":
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.type("12022026")
+    assert first_day.input_value() == "2026-12-02"
+    tab_to(page, page.get_by_label("Note for residents"))
+    page.keyboard.type("Szkolenie")
+    tab_to(page, page.get_by_role("button", name="Add the closure"))
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_have_text("Bookings affected by the change")
+    tab_to(page, page.get_by_label("Reason for the residents whose visit is cancelled"))
+    page.keyboard.type("Szkolenie pracowników")
+    tab_to(page, page.get_by_role("button", name="Confirm the change"))
+    page.keyboard.press("Enter")
+    expect(page.locator(".flash-success")).to_contain_text("The closure is added")
+    assert world.booking("en").status == BookingStatus.CANCELLED
+    assert_accessible(page)

@@ -116,7 +116,7 @@ def test_a_manager_edits_the_office_and_adds_a_kiosk(
     seen(page, shots, "services")
     page.get_by_role("link", name="Flat exchange").click()
     seen(page, shots, "service")
-    page.get_by_label("Name (Czech)").fill("Výměna obecního bytu")
+    page.get_by_label("Name in Czech").fill("Výměna obecního bytu")
     page.get_by_role("button", name="Save the service").click()
     expect(page.locator(".flash-success")).to_have_text("The service is saved.")
 

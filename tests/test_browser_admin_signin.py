@@ -107,6 +107,9 @@ def test_an_administrator_signs_in_with_a_code_from_the_app(
     expect(page.get_by_role("heading", name="Zielna Clerk")).to_be_visible()
     check(page, "account-edit", shots)
     page.get_by_role("button", name="Reset the password").click()
+    expect(page.get_by_text("A link made before stops working.")).to_be_visible()
+    check(page, "reset-confirm", shots)
+    page.get_by_role("button", name="Reset the password").click()
     expect(page.get_by_label("One-time link")).to_have_value(re.compile(r"/admin/reset/"))
     check(page, "reset-link", shots)
 

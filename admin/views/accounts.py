@@ -13,7 +13,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, widgets
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
-from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional, Regexp
 
 from booking.models import Office
 from okienko.database import db, utcnow
@@ -49,6 +49,11 @@ class CheckboxesField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
+def optional_id(value: object) -> int | None:
+    """A select's value as an id; its empty "— choose —" option as None."""
+    return None if value in ("", None) else int(str(value))
+
+
 class AccountForm(AdminForm):
     username = StringField(
         _l("User name"),
@@ -68,7 +73,12 @@ class AccountForm(AdminForm):
         validators=[DataRequired(), Length(max=120)],
     )
     role = SelectField(_l("Role"), choices=ROLES, validators=[DataRequired()])
-    office = SelectField(_l("Home office"), coerce=int, validate_choice=True)
+    office = SelectField(
+        _l("Home office"),
+        coerce=optional_id,
+        validators=[InputRequired(_l("Choose the home office."))],
+        validate_choice=True,
+    )
     offices = CheckboxesField(_l("Offices they manage"), coerce=int)
 
 
@@ -117,7 +127,10 @@ def account_form(offices: list[Office], user: StaffUser | None = None) -> Accoun
                 "offices": [o.id for o in user.managed_offices],
             },
         )
-    form.office.choices = [SelectChoice(str(o.id), o.name) for o in offices]
+    form.office.choices = [
+        SelectChoice("", _("— choose —")),
+        *(SelectChoice(str(o.id), o.name) for o in offices),
+    ]
     form.offices.choices = [SelectChoice(str(o.id), o.name) for o in offices]
     return form
 
@@ -249,6 +262,21 @@ def account_active(user_id: int) -> Any:
     form = ActiveForm()
     if not form.validate_on_submit():
         abort(400)
+    if form.active.data == "0" and request.form.get("confirm") != "1":
+        return render_template(
+            "admin/confirm.html",
+            heading=_("Disable the account of %(name)s", name=user.name),
+            text=[
+                _(
+                    "A disabled account cannot sign in; its sessions end at once and its"
+                    " counter is freed. It stays in the history."
+                )
+            ],
+            hidden={"active": "0"},
+            button=_("Disable the account"),
+            button_class="danger",
+            back=url_for(".account_edit", user_id=user.id),
+        )
     try:
         with unit_of_work() as session:
             set_active(session, utcnow(), staff(), user, form.active.data == "1")
@@ -275,14 +303,31 @@ def reset(user: StaffUser, office: Office | None = None) -> Any:
         abort(400)
     if not may_reset(staff(), user):
         abort(403)
+    back = (
+        url_for(".office_staff", slug=office.slug)
+        if office
+        else url_for(".account_edit", user_id=user.id)
+    )
     if not user.active:
         flash(_("The account is disabled: enable it before you reset its password."), "error")
-        back = (
-            url_for(".office_staff", slug=office.slug)
-            if office
-            else url_for(".account_edit", user_id=user.id)
-        )
         return redirect(back)
+    if request.form.get("confirm") != "1":  # a new link voids the one handed over before
+        return render_template(
+            "admin/confirm.html",
+            office=office,
+            heading=_("Reset the password of %(name)s", name=user.name),
+            text=[
+                _(
+                    "A reset gives you a one-time link to hand over; whoever opens it sets a"
+                    " new password for this account."
+                ),
+                _("A link made before stops working."),
+            ],
+            hidden={},
+            button=_("Reset the password"),
+            button_class="primary",
+            back=back,
+        )
     hours = timedelta(hours=reset_hours())
     with unit_of_work() as session:
         token = start_reset(session, utcnow(), staff(), user, hours, office)

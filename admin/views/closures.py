@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -193,9 +193,20 @@ def closures(slug: str) -> Any:
 @admin_required()
 def closure_delete(slug: str, closure_id: int) -> Any:
     office = managed_office(slug)
-    owned(db.session(), Closure, closure_id, office)
-    if request.form.get("confirm") != "1":  # the list's buttons send it
-        abort(400)
+    closure = owned(db.session(), Closure, closure_id, office)
+    if request.form.get("confirm") != "1":  # the list's button asks first
+        return render_template(
+            "admin/confirm.html",
+            office=office,
+            heading=_("Delete the closure: %(when)s", when=closure_text(closure)),
+            text=[_("The office opens on these days again: residents can book them.")],
+            hidden={},
+            button=_("Delete the closure"),
+            button_class="danger",
+            back=url_for(
+                "admin.closures", slug=office.slug, month=closure.first_day.strftime("%Y-%m")
+            ),
+        )
     with unit_of_work() as session:
         lock_office(session, office)
         closure = owned(session, Closure, closure_id, office)

@@ -8,6 +8,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from babel import Locale
+from babel.core import get_global
+from babel.dates import get_timezone_location
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -70,6 +72,30 @@ def time_zones() -> tuple[str, ...]:
     return tuple(sorted(zoneinfo.available_timezones()))
 
 
+@functools.cache
+def zone_label(zone: str, locale: str) -> str:
+    """The IANA name, with its city as the reader's language names it where that differs:
+    Europe/Warsaw (Warszawa)."""
+    try:
+        city = get_timezone_location(zone, locale=locale, return_city=True)
+    except LookupError:  # a zone Babel does not know, such as "Factory"
+        return zone
+    return zone if city == zone.rsplit("/", 1)[-1].replace("_", " ") else f"{zone} ({city})"
+
+
+def zone_choices(country: str | None, locale: str) -> dict[str, list[SelectChoice]]:
+    """Every zone, those of the office's country in a group of their own first."""
+    own = [z for z in get_global("territory_zones").get(country or "", []) if z in time_zones()]
+    everywhere = [SelectChoice(z, zone_label(z, locale)) for z in time_zones()]
+    if not own:
+        return {str(_("All time zones")): everywhere}
+    country_name = Locale.parse(locale).territories.get(country or "", country or "")
+    return {
+        country_name: [SelectChoice(z, zone_label(z, locale)) for z in own],
+        str(_("All time zones")): everywhere,
+    }
+
+
 def country_choices(locale: str) -> list[SelectChoice]:
     """The countries with known public holidays, by their name in the reader's language."""
     names = Locale.parse(locale).territories
@@ -91,10 +117,10 @@ class SettingsForm(AdminForm):
         validators=[DataRequired(_l("Give the office's address.")), Length(max=300)],
         filters=[strip],
     )
-    timezone = StringField(
+    timezone = SelectField(
         _l("Time zone"),
         validators=[DataRequired(_l("Choose a time zone from the list, such as Europe/Warsaw."))],
-        filters=[strip],
+        validate_choice=False,  # validate_timezone says which, in words of its own
     )
     country = SelectField(_l("Country"), description=_l("It decides the public holidays."))
     subdivision = StringField(
@@ -167,6 +193,7 @@ class SettingsForm(AdminForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.country.choices = country_choices(str(get_locale()))
+        self.timezone.choices = zone_choices(self.country.data, str(get_locale()))
 
     def validate_timezone(self, field: Field) -> None:
         if field.data not in frozenset(time_zones()):
@@ -254,7 +281,6 @@ def page(office: Office, form: SettingsForm, status: int = 200) -> tuple[str, in
         "admin/office_settings.html",
         office=office,
         form=form,
-        time_zones=time_zones(),
         subdivisions=countries().get(form.country.data or office.country, []),
     ), status
 

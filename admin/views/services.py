@@ -37,7 +37,19 @@ from .office_settings import WholeNumberField
 
 section("admin.services", _l("Services"), 20)
 
-LANGUAGE_LABELS = {"pl": _l("Polish"), "cs": _l("Czech"), "en": _l("English")}
+# Worded as the settings' "Name in Polish": each language's own phrase reads better than
+# a language name in brackets.
+NAME_LABELS = {"pl": _l("Name in Polish"), "cs": _l("Name in Czech"), "en": _l("Name in English")}
+DESCRIPTION_LABELS = {
+    "pl": _l("Description in Polish"),
+    "cs": _l("Description in Czech"),
+    "en": _l("Description in English"),
+}
+DOCUMENTS_LABELS = {
+    "pl": _l("Documents to bring, in Polish, one a line"),
+    "cs": _l("Documents to bring, in Czech, one a line"),
+    "en": _l("Documents to bring, in English, one a line"),
+}
 DOCUMENT_LINE = 200
 
 
@@ -50,7 +62,7 @@ def lines(value: Any) -> Any:
 
 def _name(code: str) -> StringField:
     return StringField(
-        _l("Name (%(language)s)", language=LANGUAGE_LABELS[code]),
+        NAME_LABELS[code],
         validators=[Length(max=200, message=_l("Use at most %(max)d characters."))],
         filters=[strip],
     )
@@ -58,7 +70,7 @@ def _name(code: str) -> StringField:
 
 def _description(code: str) -> TextAreaField:
     return TextAreaField(
-        _l("Description (%(language)s)", language=LANGUAGE_LABELS[code]),
+        DESCRIPTION_LABELS[code],
         validators=[Length(max=1000, message=_l("Use at most %(max)d characters."))],
         filters=[strip],
     )
@@ -66,7 +78,7 @@ def _description(code: str) -> TextAreaField:
 
 def _documents(code: str) -> TextAreaField:
     return TextAreaField(
-        _l("Documents to bring (%(language)s), one a line", language=LANGUAGE_LABELS[code]),
+        DOCUMENTS_LABELS[code],
         validators=[Length(max=2000, message=_l("Use at most %(max)d characters."))],
         filters=[lines],
     )
