@@ -9,8 +9,6 @@ Screenshots go to ``tmp_path``, or to the folder named by ``OKIENKO_SHOTS``.
 from __future__ import annotations
 
 import io
-import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,60 +22,30 @@ from playwright.sync_api import Browser, Page, expect
 
 from queueing.models import Role
 from tests.helpers.admin import PASSWORD, ZIELNA, make_account
+from tests.helpers.admin_pages import seen_at_both_widths, shots_folder, watched_page
 from tests.helpers.floor import NOW
-from tests.helpers.page_checks import assert_accessible, assert_forms_send_each_field_once
 
 if TYPE_CHECKING:
     from tests.helpers.live_server import LiveServer
 
 pytestmark = pytest.mark.browser
 
-SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
 OFFICE = "Bytomskie Mieszkania – ul. Zielna 25b"
 
 
 @pytest.fixture
 def shots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("OKIENKO_SHOTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return shots_folder(tmp_path)
 
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    """An English desktop page; a script error or a console error fails the test."""
-    context = browser.new_context(locale="en-GB", viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(30_000)  # a bound for a busy machine, not a speed
-    tab = context.new_page()
-    problems: list[str] = []
-    tab.on("pageerror", lambda exc: problems.append(str(exc)))
-    tab.on(
-        "console",
-        lambda m: (
-            m.type == "error"
-            and not m.location.get("url", "").endswith("/favicon.ico")
-            # A refused form answers 409 or 422 by design; the browser logs it.
-            and not re.search(r"status of (409|422)", m.text)
-            and problems.append(f"{m.text} ({m.location.get('url')})")
-        ),
-    )
-    try:
+    with watched_page(browser) as tab:
         yield tab
-    finally:
-        context.close()
-    assert problems == [], problems
 
 
 def seen(page: Page, shots: Path | None = None, name: str = "") -> None:
-    """axe-core at both widths (screenshots of each when named), forms send each field once."""
-    page.wait_for_load_state()
-    for size, (width, height) in SIZES.items():
-        page.set_viewport_size({"width": width, "height": height})
-        assert_accessible(page)
-        if shots is not None:
-            page.screenshot(path=shots / f"B-{name}-{size}.png", full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 800})
-    assert_forms_send_each_field_once(page)
+    seen_at_both_widths(page, shots, f"B-{name}")
 
 
 @pytest.fixture
