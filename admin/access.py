@@ -25,6 +25,10 @@ from queueing.models import Role, StaffUser
 
 M = TypeVar("M", bound=Model)
 
+# Requests a page makes by itself (the live report following the floor) are not the
+# person at work: they do not keep an idle session alive.
+PASSIVE_ENDPOINTS = {"reports.today_figures", "reports.today_stream"}
+
 # Views that an administrator without a second factor may still open: enrolling one.
 SECOND_FACTOR_EXEMPT = "_second_factor_exempt"
 
@@ -122,6 +126,8 @@ def expire_idle_sessions() -> Any:
         session.clear()
         flash(_l("You were signed out after a time without activity."), "error")
         return redirect(url_for("staff.login", next=request.path))
+    if request.endpoint in PASSIVE_ENDPOINTS:
+        return None
     if not isinstance(seen, int | float) or now - seen >= 60:  # not a new cookie every request
         session["seen"] = int(now)
     return None

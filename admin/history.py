@@ -62,6 +62,7 @@ RECORDS = {
     "booking": _l("booking"),
     "account": _l("account"),
     "device": _l("kiosk or display"),
+    "api_token": _l("API token"),
     "admission_policy": _l("sanitary regime settings"),
     "admission_notices": _l("sanitary regime notices"),
     "admission_question": _l("admission question"),
@@ -149,6 +150,8 @@ FIELDS: dict[tuple[str, str] | str, LazyString] = {
     "kind": _l("Kind"),
     ("device", "name"): _l("Device name"),
     "revoked_at": _l("Signed out at"),
+    ("api_token", "name"): _l("What the token is for"),
+    ("api_token", "revoked_at"): _l("Revoked at"),
     # The sanitary regime.
     "enabled": _l("The sanitary regime is on"),
     "link_hours_before": _l("Residents may answer online this many hours before their visit"),

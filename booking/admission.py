@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 from okienko.database import rows_changed
 from okienko.i18n import localized
 
+from . import ledger
 from .availability import local_today
-from .models import AdmissionCheck, AdmissionQuestion, Booking, Office
+from .models import AdmissionCheck, AdmissionQuestion, Booking, BookingEventKind, Office
 from .refusals import Refusal
 
 # Bytomskie Mieszkania's four reasons to stay home (its public notice); offices may edit them.
@@ -169,6 +170,7 @@ def record(
     booking: Booking | None = None,
     staff_id: int | None = None,
     reason: str | None = None,
+    service_id: int | None = None,
 ) -> AdmissionCheck:
     check = AdmissionCheck(
         office_id=office.id,
@@ -181,6 +183,17 @@ def record(
         at=now,
     )
     session.add(check)
+    if not outcome.admitted:  # the check is deleted soon; the count stays
+        ledger.note(
+            session,
+            BookingEventKind.REFUSED,
+            office,
+            now,
+            booking=booking,
+            service_id=service_id,
+            place=place,
+            reason=reason or outcome.question,
+        )
     session.flush()
     return check
 

@@ -19,12 +19,13 @@ from sqlalchemy.orm import Session
 
 from okienko.tokens import hash_token, new_token
 
-from . import admission
+from . import admission, ledger
 from .availability import booking_window, nearest_free, schedule_for, taken_cells
 from .codes import new_booking_code
 from .models import (
     CELL_CONSTRAINT,
     Booking,
+    BookingEventKind,
     BookingMode,
     BookingSlot,
     BookingStatus,
@@ -259,6 +260,7 @@ def create_booking(
     if not _hold(session, booking, counters, timedelta(minutes=office.slot_minutes)):
         raise SlotTaken(nearest_free(session, office, service, start, now))
     touch(session, office.id)
+    ledger.note(session, BookingEventKind.MADE, office, now, booking=booking)
     if checked and outcome is not None:
         admission.record(session, office, "booking", outcome, now, booking=booking)
     return booking, token
@@ -299,6 +301,7 @@ def reschedule_booking(
         booking.sequence += 1
         booking.reminder_sent_at = None  # the new time gets a reminder of its own
     touch(session, office.id)
+    ledger.note(session, BookingEventKind.MOVED, office, now, booking=booking)
     booking_ended.send(booking, session=session, reason="moved", now=now)
     return booking
 
@@ -319,6 +322,7 @@ def cancel_booking(
     if not booking.active or booking.starts_at <= now:
         raise NotActive()
     booking.cancelled_at, booking.cancelled_by, booking.cancel_reason = now, by, reason
+    ledger.note(session, BookingEventKind.CANCELLED, booking.office, now, booking=booking, by=by)
     return _end(session, booking, BookingStatus.CANCELLED, now)
 
 
@@ -437,6 +441,8 @@ def rebook(
         booking.sequence += 1
         booking.reminder_sent_at = None
     touch(session, office.id)
+    # A refused visit booked again at another time: a move, not a new booking.
+    ledger.note(session, BookingEventKind.MOVED, office, now, booking=booking)
     if checked and outcome is not None:
         admission.record(session, office, "booking", outcome, now, booking=booking)
     return booking

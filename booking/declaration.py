@@ -88,7 +88,10 @@ def declare(
         notifications.admission_refused(session, booking, now)
     elif booking is not None:
         booking.refused_at = now
-    check = admission.record(session, office, channel, outcome, now, booking=booking)
+    service_id = wanted.service.id if booking is None and wanted is not None else None
+    check = admission.record(
+        session, office, channel, outcome, now, booking=booking, service_id=service_id
+    )
     if booking is None and wanted is not None:
         notifications.refused_before_booking(
             session, office, wanted.service, wanted.start, wanted.contact, now

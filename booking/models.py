@@ -14,6 +14,7 @@ from sqlalchemy import (
     Column,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -392,6 +393,54 @@ class BookingToken(Model):
     )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BookingEventKind(enum.StrEnum):
+    MADE = "made"
+    MOVED = "moved"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+    # Not admitted under the sanitary regime: at booking, online before the visit, at the
+    # kiosk or at the counter (a walk-in's refusal, too, though it has no booking).
+    REFUSED = "refused"
+
+
+class BookingEvent(Model):
+    """One thing that happened to a booking, for the reports: counts, never who.
+
+    Written in the transaction that made the change, so each is counted once.
+    It holds no personal data and outlives the retention job's erasure of the
+    booking's name and contacts, and the admission outcome's deletion.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id", ondelete="CASCADE"))
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("service.id", ondelete="SET NULL"))
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("booking.id", ondelete="SET NULL"))
+    kind: Mapped[BookingEventKind] = mapped_column(string_enum(BookingEventKind))
+    mode: Mapped[BookingMode | None] = mapped_column(string_enum(BookingMode))
+    # A cancellation's author; a refusal's place (booking, online, kiosk, counter) and the
+    # key of the question or the clerk's listed reason.
+    by: Mapped[CancelledBy | None] = mapped_column(string_enum(CancelledBy))
+    place: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The office's local date of ``at``: reports group by it without a time-zone lookup.
+    day: Mapped[date] = mapped_column(Date)
+    # Made or moved: minutes from now to the booked start (how far ahead people book).
+    lead_minutes: Mapped[int | None] = mapped_column(Integer)
+
+    # With what the bookings report counts (PostgreSQL): rows never updated, read from the
+    # index alone (bench/reports.py).
+    __table_args__ = (
+        Index(
+            "ix_booking_event_office_day",
+            "office_id",
+            "day",
+            "kind",
+            postgresql_include=["by", "place", "reason", "lead_minutes", "service_id", "id"],
+        ),
+    )
 
 
 CELL_CONSTRAINT = "uq_booking_slot_counter_start"

@@ -19,10 +19,13 @@ ERRORS = {
     "invalid_type": "A field has the wrong JSON type; `field` names it.",
     "missing_field": "office, service or start is missing, empty or null; `field` names it.",
     "invalid_start": "start is not an ISO 8601 time with a zone offset.",
-    "invalid_parameter": "from or to is not a date like 2026-12-31; `field` names it.",
-    "invalid_range": "to is before from, the range is too long, or the dates are out of range.",
+    "invalid_parameter": "A query parameter is missing or not valid (a date not like "
+    "2026-12-31, an unknown grain); `field` names it.",
+    "invalid_range": "The last day is before the first, the range is too long, or the dates are "
+    "out of range.",
     "unknown_office": "No office has this slug.",
-    "unknown_service": "The office has no service with this key.",
+    "unknown_service": "The office has no service with this key (for a report: none of the "
+    "report's offices has).",
     "unknown_booking": "No booking matches this code and token (one answer for either wrong).",
     "invalid_fields": "Contact details are not valid; `fields` has the messages per field.",
     "not_bookable": "The service is not bookable online, or start is not one of its free "
@@ -39,6 +42,11 @@ ERRORS = {
     "outcome is kept, briefly). `remote` says how to handle the matter without coming in; a "
     "phone consultation (mode phone) at the same time is possible.",
     "phone_needed": "A phone consultation needs a phone number.",
+    "unauthorized": "No staff token in `Authorization: Bearer`, or one that is unknown or "
+    "revoked, or whose owner's account is disabled.",
+    "forbidden": "The token's owner may not read this: a clerk, or a manager asking for an "
+    "office they do not run (or running none).",
+    "unknown_report": "There is no report of this name.",
 }
 # The fields that come with some codes besides ``error`` and ``message``.
 FIELD = ["unknown_field", "invalid_type", "missing_field", "invalid_start", "invalid_parameter"]
@@ -55,6 +63,11 @@ TIMESTAMP = {
     "description": "An instant in UTC, e.g. 2026-12-02T07:30:00Z.",
 }
 LANGUAGES = ["pl", "cs", "en"]
+# The reports' vocabulary (``reports.scope.Grain``, ``reports.table.Kind``): written out, as
+# booking does not import reports; tests/test_reports_api.py checks the two agree.
+GRAINS = ["day", "week", "month"]
+KINDS = ["int", "share", "minutes", "number", "text", "date", "hour", "weekday"]
+STAFF_TOKEN = "staffToken"
 
 
 def ref(name: str) -> Schema:
@@ -106,6 +119,8 @@ def error_response(status: int, codes: list[str]) -> Schema:
     response = json_response(f"{HTTPStatus(status).phrase}. {details}", schema)
     if status == 429:
         response["headers"] = {"Retry-After": {"schema": {"type": "integer"}}}
+    if status == 401:
+        response["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
     return response
 
 
@@ -125,6 +140,7 @@ def operation(
     errors: dict[int, list[str]] | None = None,
     parameters: tuple[Schema, ...] = (),
     body: Schema | None = None,
+    security: str | None = None,
 ) -> Schema:
     status, schema = ok
     responses = {str(status): json_response(HTTPStatus(status).phrase, schema)}
@@ -133,6 +149,8 @@ def operation(
     responses["default"] = json_response("Any other error, such as 405 or 500.", ref("Error"))
     common = [{"$ref": "#/components/parameters/lang"}, {"$ref": "#/components/parameters/al"}]
     op: Schema = {"summary": summary, "parameters": [*parameters, *common]}
+    if security is not None:
+        op["security"] = [{security: []}]
     if body is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
     return {**op, "responses": responses}
@@ -250,6 +268,43 @@ def schemas() -> dict[str, Schema]:
             token=string("Secret for X-Booking-Token; given only once.", minLength=16),
             manage_url=string("The resident's own page for the booking.", format="uri"),
         ),
+        "ReportEntry": obj(
+            name=string("The report's name in paths."), title=string("In the request language.")
+        ),
+        "Report": obj(
+            report=string("The report's name."),
+            title=string("In the request language."),
+            offices=array(string("Office slug."), description="The offices counted."),
+            first=string("First local day.", format="date"),
+            last=string("Last local day, included.", format="date"),
+            grain=string("How the tables by time are bucketed.", enum=GRAINS),
+            service=nullable(string("The service key counted; null for all services.")),
+            tables=array(ref("Table")),
+        ),
+        "Table": obj(
+            key=string("Stable within the report, e.g. by_service."),
+            title=string("In the request language."),
+            columns=array(ref("Column")),
+            rows=array(
+                {
+                    "type": "object",
+                    "description": "A value for each column, by the column's key.",
+                    "additionalProperties": {"type": ["integer", "number", "string", "null"]},
+                }
+            ),
+        ),
+        "Column": obj(
+            key=string("The key of its values in the rows; stable."),
+            label=string("In the request language."),
+            kind=string(
+                "int: a count; share: a fraction 0..1; minutes: a duration in minutes, one "
+                "decimal; number: another figure, one decimal; text: a label (a service, a "
+                "counter, a clerk); date: an ISO date (a day, or the first day of a week or "
+                "month); hour: 0..23, local; weekday: 0 (Monday)..6. null: no data (a median "
+                "of nothing).",
+                enum=KINDS,
+            ),
+        ),
         "Error": obj(
             required=["error", "message"],
             error=string("Stable code for programs."),
@@ -275,6 +330,30 @@ def spec() -> dict[str, Any]:
     last["description"] += f" At most {MAX_RANGE_DAYS} days in all."
     no_office, no_booking = {404: ["unknown_office"]}, {404: ["unknown_booking"]}
     no_service = {404: ["unknown_office", "unknown_service"]}
+    report = param("name", "path", "The report's name, from GET /reports.")
+    office = param(
+        "office",
+        "query",
+        "An office's slug, or all: every office the token's owner runs.",
+        required=False,
+        default="all",
+    )
+    day = (
+        "A local day from 2000-01-01 to 2100-12-31; a report spans at most three years "
+        "(`last` before the same day three years after `first`)."
+    )
+    report_first = param("first", "query", f"First day. {day}", format="date")
+    report_last = param("last", "query", f"Last day, included. {day}", format="date")
+    grain = param(
+        "grain",
+        "query",
+        "Buckets of the tables by time.",
+        required=False,
+        enum=GRAINS,
+        default="day",
+    )
+    report_service = param("service", "query", "Only this service (by key).", required=False)
+    staff = {401: ["unauthorized"], 403: ["forbidden"]}
     paths: dict[str, Schema] = {}
 
     def add(method: str, path: str, op_id: str, *args: Any, **kwargs: Any) -> None:
@@ -301,6 +380,14 @@ def spec() -> dict[str, Any]:
         (code, token))
     add("post", "/bookings/{code}/cancel", "cancelBooking", "Cancel; the time is free again.",
         (200, ref("Booking")), {**no_booking, 409: ["not_active"]}, (code, token))
+    add("get", "/reports", "listReports", "The reports there are.",
+        (200, array(ref("ReportEntry"))), staff, security=STAFF_TOKEN)
+    add("get", "/reports/{name}", "getReport",
+        "A report's tables for an office or all, a period and optionally a service.",
+        (200, ref("Report")),
+        {400: ["invalid_parameter", "invalid_range"], **staff,
+         404: ["unknown_report", "unknown_office", "unknown_service"]},
+        (report, office, report_first, report_last, grain, report_service), security=STAFF_TOKEN)
     # fmt: on
     return {
         "openapi": "3.1.0",
@@ -308,7 +395,9 @@ def spec() -> dict[str, Any]:
             "title": "Okienko booking API",
             "version": "1",
             "description": "Offices, free times and bookings, for the city's portal and the "
-            "phone voice bot. Messages are in the language of `lang` or Accept-Language.",
+            "phone voice bot; and the reports, for the offices' staff, with a staff token made "
+            "in the administration (API tokens). Messages are in the language of `lang` or "
+            "Accept-Language.",
         },
         "servers": [{"url": "/api/v1"}],
         "paths": paths,
@@ -317,6 +406,15 @@ def spec() -> dict[str, Any]:
             "parameters": {
                 "lang": param("lang", "query", "Language.", required=False, enum=LANGUAGES),
                 "al": param("Accept-Language", "header", "Used without `lang`.", required=False),
+            },
+            "securitySchemes": {
+                STAFF_TOKEN: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A staff token, made by an office manager or administrator "
+                    "at /admin/tokens. It acts as its owner, with the owner's role and offices "
+                    "at the time of each request.",
+                }
             },
         },
     }

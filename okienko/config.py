@@ -100,5 +100,5 @@ def from_environment(instance: Path) -> dict[str, Any]:
         "BABEL_DEFAULT_LOCALE": "pl",
         "LANGUAGES": ["pl", "cs", "en"],
         # The feature packages, registered in this order: the floor builds on booking.
-        "FEATURES": ("booking", "queueing", "admin"),
+        "FEATURES": ("booking", "queueing", "admin", "reports"),
     }

@@ -16,7 +16,7 @@ from booking.models import AdmissionCheck, Booking, Office, Service
 from booking.qr import ForgedTicket, verify_ticket
 from booking.slots import opening_intervals
 
-from . import events
+from . import events, tally
 from .models import AuditEntry, Ticket, TicketKind
 from .numbering import next_number
 from .refusals import (
@@ -85,6 +85,7 @@ def _issue(
     ticket = Ticket(
         office_id=office.id,
         service_id=service.id,
+        first_service_id=service.id,
         booking_id=booking.id if booking else None,
         day=day,
         prefix=service.prefix,
@@ -92,6 +93,7 @@ def _issue(
         kind=kind,
         queued_at=queued_at,
         issued_at=now,
+        issued_hour=tally.local_hour(office, now),
         calls=0,
     )
     session.add(ticket)

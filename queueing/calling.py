@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 
@@ -19,9 +19,9 @@ from booking import admission
 from booking.availability import local_today
 from booking.bookings import lock_booking, refuse_booking
 from booking.models import Booking, BookingMode, BookingStatus, Counter, Service
-from okienko.database import rows_changed
+from okienko.database import UTCDateTime, rows_changed
 
-from . import events
+from . import events, tally
 from .models import (
     AT_COUNTER,
     IN_LINE,
@@ -47,6 +47,10 @@ def _counter(staff: StaffUser) -> Counter:
     return staff.counter
 
 
+# What a clerk does at the counter that shows it open in the load report.
+AT_WORK = ("call", "recall", "serve", "finish")
+
+
 def _log(
     session: Session, staff: StaffUser, ticket: Ticket, action: str, now: datetime, **detail: Any
 ) -> None:
@@ -61,6 +65,8 @@ def _log(
             at=now,
         )
     )
+    if action in AT_WORK and staff.counter_id is not None:
+        tally.counter_at_work(session, staff.office, staff.counter_id, now)
     events.record(session, ticket.office_id, action, ticket_event(ticket))
 
 
@@ -93,6 +99,9 @@ def _claim(session: Session, ticket: Ticket, counter: Counter, now: datetime) ->
                         counter_id=counter.id,
                         target_counter_id=None,
                         called_at=now,
+                        first_called_at=func.coalesce(
+                            Ticket.first_called_at, type_coerce(now, UTCDateTime)
+                        ),
                         calls=Ticket.calls + 1,
                     )
                     .execution_options(synchronize_session=False)
@@ -101,6 +110,8 @@ def _claim(session: Session, ticket: Ticket, counter: Counter, now: datetime) ->
     except IntegrityError:
         raise CounterBusy() from None
     session.refresh(ticket)
+    if claimed == 1 and ticket.wait_seconds is None and ticket.first_called_at is not None:
+        ticket.wait_seconds = (ticket.first_called_at - ticket.issued_at).total_seconds()
     return claimed == 1
 
 
@@ -162,6 +173,7 @@ def recall(session: Session, staff: StaffUser, ticket: Ticket, now: datetime) ->
     counter = _at_my_counter(staff, ticket, TicketStatus.CALLED)
     _check_cooldown(session, staff, counter, now)
     ticket.calls += 1
+    ticket.recalls += 1
     ticket.called_at = now
     _log(session, staff, ticket, "recall", now, calls=ticket.calls)
     return ticket
@@ -171,6 +183,7 @@ def start_serving(session: Session, staff: StaffUser, ticket: Ticket, now: datet
     _at_my_counter(staff, ticket, TicketStatus.CALLED)
     ticket.status = TicketStatus.SERVING
     ticket.serving_at = now
+    ticket.served_by_id = staff.id
     _log(session, staff, ticket, "serve", now)
     return ticket
 
@@ -183,6 +196,9 @@ def finish(session: Session, staff: StaffUser, ticket: Ticket, now: datetime) ->
         ticket.serving_at = ticket.called_at
     ticket.status = TicketStatus.DONE
     ticket.finished_at = now
+    if ticket.serving_at is not None:
+        ticket.service_seconds = (now - ticket.serving_at).total_seconds()
+    ticket.served_by_id = staff.id
     _log(session, staff, ticket, "finish", now)
     return ticket
 
@@ -203,6 +219,7 @@ def park(session: Session, staff: StaffUser, ticket: Ticket, now: datetime) -> T
     _at_my_counter(staff, ticket, TicketStatus.CALLED, TicketStatus.SERVING)
     ticket.status = TicketStatus.PARKED
     ticket.parked_at = now
+    ticket.parks += 1
     ticket.calls = 0  # no-show counts the calls of the next turn; the audit keeps them all
     ticket.counter_id = None
     _log(session, staff, ticket, "park", now)
@@ -230,6 +247,7 @@ def transfer(
         raise NotAllowed()
     ticket.status = TicketStatus.TRANSFERRED
     ticket.transferred_at = now
+    ticket.transfers += 1
     ticket.counter_id = None
     ticket.calls = 0
     if service is not None:
@@ -273,8 +291,9 @@ def refuse(
         raise NotAllowed()
     ticket.status = TicketStatus.REFUSED
     ticket.finished_at = now
-    # The reason stays only in the admission outcome, which is purged soon: no health
-    # detail in the ticket or the audit log, which are kept.
+    # The reason stays only in the admission outcome, which is purged soon, and as a
+    # count in the bookings' ledger, which names neither the ticket nor the booking: no
+    # health detail in the ticket or the audit log, which are kept.
     ticket.closed_reason = "refused"
     booking = ticket.booking
     if booking is not None and booking.status == BookingStatus.BOOKED:
@@ -288,6 +307,7 @@ def refuse(
         booking=booking,
         staff_id=staff.id,
         reason=reason,
+        service_id=ticket.service_id,
     )
     _log(session, staff, ticket, "refuse", now)
     return ticket
@@ -352,7 +372,11 @@ def phone_call(session: Session, staff: StaffUser, booking: Booking, now: dateti
                 counter_id=counter.id,
                 calls=1,
                 called_at=now,
+                first_called_at=now,
                 serving_at=now,
+                served_by_id=staff.id,
+                first_service_id=service.id,
+                issued_hour=tally.local_hour(office, now),
             )
             session.add(ticket)
             session.flush()
@@ -368,6 +392,7 @@ def phone_call(session: Session, staff: StaffUser, booking: Booking, now: dateti
             at=now,
         )
     )
+    tally.counter_at_work(session, office, counter.id, now)
     # An update, not a call: the lobby has nobody to announce.
     events.record(session, office.id, "update", ticket_event(ticket))
     return ticket

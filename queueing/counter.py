@@ -36,7 +36,7 @@ from okienko.database import db, utcnow
 from okienko.models import QueuedMail
 from okienko.transaction import unit_of_work
 
-from . import calling
+from . import calling, events
 from .access import login_manager, row_id, staff_required
 from .display import event_stream
 from .kiosk import floor_message
@@ -67,8 +67,10 @@ def logout() -> Any:
         abort(400)
     if leaving_ticket_behind():
         return respond(CounterBusy.message, 409)
-    with unit_of_work():
+    with unit_of_work() as session:
         staff().counter_id = None
+        # One counter fewer open: the estimates and the manager's live report follow.
+        events.record(session, staff().office_id, "update", {})
     logout_user()
     return redirect(url_for(login_manager.login_view))
 
@@ -151,8 +153,9 @@ def seat() -> Any:
     if counter.id != user.counter_id and leaving_ticket_behind():
         return respond(CounterBusy.message, 409)
     try:
-        with unit_of_work():
+        with unit_of_work() as session:
             user.counter_id = counter.id
+            events.record(session, user.office_id, "update", {})  # counters open changed
     except IntegrityError:
         return respond(_l("Another clerk is signed in at this counter."), 409)
     return redirect(url_for(".home"))

@@ -13,9 +13,11 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Table,
     UniqueConstraint,
@@ -89,9 +91,26 @@ class Ticket(Model):
     parked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     transferred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_reason: Mapped[str | None] = mapped_column(String(200))
+    # Kept for the reports as the ticket moves on: ``called_at`` and ``service_id`` change
+    # with every call and transfer, these stay.
+    first_called_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_service_id: Mapped[int | None] = mapped_column(ForeignKey("service.id"))
+    recalls: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    transfers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    parks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The clerk who served it last (started, finished or took the phone call).
+    served_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="SET NULL")
+    )
+    # Worked out once, as they happen, so that a year's report reads figures instead of
+    # converting every row: the office's local hour of ``issued_at``, the wait to the
+    # first call (not for phone consultations) and the last service's length (done only).
+    issued_hour: Mapped[int | None] = mapped_column(SmallInteger)
+    wait_seconds: Mapped[float | None] = mapped_column(Float)
+    service_seconds: Mapped[float | None] = mapped_column(Float)
 
     office: Mapped[Office] = relationship()
-    service: Mapped[Service] = relationship()
+    service: Mapped[Service] = relationship(foreign_keys=[service_id])
     booking: Mapped[Booking | None] = relationship()
     counter: Mapped[Counter | None] = relationship(foreign_keys=[counter_id])
     target_counter: Mapped[Counter | None] = relationship(foreign_keys=[target_counter_id])
@@ -105,7 +124,28 @@ class Ticket(Model):
             sqlite_where=db.text("status IN ('called', 'serving')"),
             postgresql_where=db.text("status IN ('called', 'serving')"),
         ),
-        Index("ix_ticket_office_day_status", "office_id", "day", "status"),
+        # The floor's line of the day. On PostgreSQL it also carries what the reports read,
+        # so a year of one office is read from the index alone, not from table pages that
+        # hold every office's tickets of the day (bench/reports.py).
+        Index(
+            "ix_ticket_office_day_status",
+            "office_id",
+            "day",
+            "status",
+            postgresql_include=[
+                "kind",
+                "first_service_id",
+                "service_id",
+                "first_called_at",
+                "counter_id",
+                "served_by_id",
+                "booking_id",
+                "recalls",
+                "transfers",
+                "parks",
+                "id",
+            ],
+        ),
         # Recent handling times, read for every estimate.
         Index("ix_ticket_service_finished", "service_id", "finished_at"),
     )
@@ -221,3 +261,21 @@ class AuditEntry(Model):
 
     # The call cooldown reads a counter's latest call on every call.
     __table_args__ = (Index("ix_audit_entry_counter_at", "counter_id", "at"),)
+
+
+class CounterHour(Model):
+    """A counter was at work (called, served or finished someone) in this local hour.
+
+    A summary kept as the floor works, one row per counter and hour however many
+    actions: the load report counts the counters open per hour from it instead of
+    converting every audit entry's time.
+    """
+
+    office_id: Mapped[int] = mapped_column(
+        ForeignKey("office.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    hour: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    counter_id: Mapped[int] = mapped_column(
+        ForeignKey("counter.id", ondelete="CASCADE"), primary_key=True
+    )

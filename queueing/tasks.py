@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
-from booking.models import Booking, BookingMode, BookingSlot, BookingStatus
+from booking import ledger
+from booking.models import Booking, BookingEventKind, BookingMode, BookingSlot, BookingStatus
 from booking.versions import touch
 from okienko.database import rows_changed
 from okienko.scheduler import job
@@ -36,6 +37,9 @@ def mark_no_shows(session: Session, now: datetime, config: Mapping[str, Any]) ->
             Booking.mode == BookingMode.IN_PERSON,
             Booking.starts_at < now,
             Booking.starts_at > now - NO_SHOW_LOOKBACK,
+            # Checked in already: nothing to mark (a check-in under way is still caught
+            # by the check below, under the booking's lock).
+            ~exists().where(Ticket.booking_id == Booking.id),
         )
     ).all()
     late = [
@@ -72,6 +76,8 @@ def mark_no_shows(session: Session, now: datetime, config: Mapping[str, Any]) ->
                 )
             )
             touch(session, offices[booking_id])  # the rest of its time is free again
+            booking = session.get_one(Booking, booking_id)
+            ledger.note(session, BookingEventKind.NO_SHOW, booking.office, now, booking=booking)
             marked += 1
         session.commit()
     return marked

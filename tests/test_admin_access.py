@@ -100,8 +100,10 @@ RECORDS: dict[str, Callable[[int], int]] = {
 
 
 def admin_rules(app: Flask) -> list[Rule]:
+    """The administration's routes, and the reports' (their pages, downloads and live
+    figures are behind the same roles)."""
     return sorted(
-        (r for r in app.url_map.iter_rules() if r.endpoint.startswith("admin.")),
+        (r for r in app.url_map.iter_rules() if r.endpoint.startswith(("admin.", "reports."))),
         key=lambda r: r.rule,
     )
 
@@ -147,6 +149,10 @@ class World:
                 values[name] = self.ids[ids_from][name]
             elif name == "token":  # a one-time link's secret: a made-up one opens nothing
                 values[name] = "not-a-reset-link"
+            elif name == "name":  # a report's
+                values[name] = "visitors"
+            elif name == "extension":  # a report's download
+                values[name] = "csv"
             else:
                 pytest.fail(f"{rule.rule}: the matrix knows no record for <{name}>; add it")
         with self.app.test_request_context():

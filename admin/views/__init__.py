@@ -10,6 +10,7 @@ from . import hours as _hours  # noqa: F401
 from . import office_settings as _office_settings  # noqa: F401
 from . import regime as _regime  # noqa: F401
 from . import services as _services  # noqa: F401
+from . import tokens as _tokens  # noqa: F401
 from . import transfer as _transfer  # noqa: F401
 from .blueprint import bp
 

@@ -1,0 +1,214 @@
+"""SQL that PostgreSQL and SQLite spell differently, as expressions that read the same.
+
+Quantiles are ``percentile_cont`` on PostgreSQL and an aggregate of the same
+definition (linear interpolation between the closest ranks) registered on every
+SQLite connection, as is the local hour of a UTC timestamp in an IANA zone.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Date, Engine, Float, Integer, event
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+
+
+def interpolated(values: list[float], q: float) -> float | None:
+    """The ``q`` quantile of ``values`` as percentile_cont computes it; None if empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = q * (len(ordered) - 1)
+    low = math.floor(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+class quantile(FunctionElement[float]):
+    """``quantile(value, q)``: an aggregate, the ``q`` (0..1) quantile of ``value``."""
+
+    type = Float()
+    inherit_cache = True
+    name = "quantile"
+
+
+@compiles(quantile, "postgresql")
+def _quantile_pg(element: quantile, compiler: SQLCompiler, **kw: Any) -> str:
+    value, q = list(element.clauses)
+    return (
+        f"percentile_cont({compiler.process(q, **kw)}) "
+        f"WITHIN GROUP (ORDER BY {compiler.process(value, **kw)})"
+    )
+
+
+@compiles(quantile, "sqlite")
+def _quantile_sqlite(element: quantile, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"okienko_quantile({compiler.process(element.clauses, **kw)})"
+
+
+class seconds_between(FunctionElement[float]):
+    """``seconds_between(later, earlier)``: seconds from one UTC timestamp to another."""
+
+    type = Float()
+    inherit_cache = True
+    name = "seconds_between"
+
+
+@compiles(seconds_between, "postgresql")
+def _seconds_pg(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    later, earlier = list(element.clauses)
+    # date_part gives float8; EXTRACT gives numeric since PostgreSQL 14, about twice as slow.
+    return (
+        f"date_part('epoch', {compiler.process(later, **kw)} - {compiler.process(earlier, **kw)})"
+    )
+
+
+@compiles(seconds_between, "sqlite")
+def _seconds_sqlite(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    later, earlier = list(element.clauses)
+    # julianday keeps milliseconds; rounding to them drops the float's noise.
+    return (
+        f"round((julianday({compiler.process(later, **kw)}) - "
+        f"julianday({compiler.process(earlier, **kw)})) * 86400.0, 3)"
+    )
+
+
+class local_hour(FunctionElement[int]):
+    """``local_hour(utc_timestamp, zone)``: the hour 0..23 on the office's clocks."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "local_hour"
+
+
+@compiles(local_hour, "postgresql")
+def _local_hour_pg(element: local_hour, compiler: SQLCompiler, **kw: Any) -> str:
+    moment, zone = list(element.clauses)
+    return (
+        f"date_part('hour', timezone({compiler.process(zone, **kw)}, "
+        f"timezone('UTC', {compiler.process(moment, **kw)})))::int"
+    )
+
+
+@compiles(local_hour, "sqlite")
+def _local_hour_sqlite(element: local_hour, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"okienko_local_hour({compiler.process(element.clauses, **kw)})"
+
+
+class week_start(FunctionElement[Any]):
+    """The Monday of a date's ISO week."""
+
+    type = Date()
+    inherit_cache = True
+    name = "week_start"
+
+
+@compiles(week_start, "postgresql")
+def _week_pg(element: week_start, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"date_trunc('week', {compiler.process(element.clauses, **kw)})::date"
+
+
+@compiles(week_start, "sqlite")
+def _week_sqlite(element: week_start, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"date({compiler.process(element.clauses, **kw)}, 'weekday 0', '-6 days')"
+
+
+class month_start(FunctionElement[Any]):
+    """The first day of a date's month."""
+
+    type = Date()
+    inherit_cache = True
+    name = "month_start"
+
+
+@compiles(month_start, "postgresql")
+def _month_pg(element: month_start, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"date_trunc('month', {compiler.process(element.clauses, **kw)})::date"
+
+
+@compiles(month_start, "sqlite")
+def _month_sqlite(element: month_start, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"date({compiler.process(element.clauses, **kw)}, 'start of month')"
+
+
+class weekday(FunctionElement[int]):
+    """A date's weekday, 0 for Monday to 6 for Sunday (as ``date.weekday()``)."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "weekday"
+
+
+@compiles(weekday, "postgresql")
+def _weekday_pg(element: weekday, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"(date_part('isodow', {compiler.process(element.clauses, **kw)})::int - 1)"
+
+
+@compiles(weekday, "sqlite")
+def _weekday_sqlite(element: weekday, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"((CAST(strftime('%w', {compiler.process(element.clauses, **kw)}) AS INTEGER) + 6) % 7)"
+
+
+def bucket(day: ColumnElement[Any], grain: str) -> ColumnElement[Any]:
+    """A local date column grouped by day, ISO week (its Monday) or month (its 1st)."""
+    if grain == "week":
+        return week_start(day)
+    if grain == "month":
+        return month_start(day)
+    return day
+
+
+class _Quantile:
+    """SQLite's side of ``quantile``: collects the values, interpolates at the end."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+        self.q = 0.5
+
+    def step(self, value: float | None, q: float) -> None:
+        if value is not None:
+            self.values.append(value)
+            self.q = q
+
+    def finalize(self) -> float | None:
+        return interpolated(self.values, self.q)
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+@lru_cache(maxsize=65536)
+def _hour_of_quarter(utc_hour: str, quarter: int, zone: str) -> int:
+    start = datetime.fromisoformat(f"{utc_hour}:{quarter * 15:02d}:00")
+    return start.replace(tzinfo=UTC).astimezone(_zone(zone)).hour
+
+
+def _local_hour(moment: str | None, zone: str) -> int | None:
+    """SQLite stores naive UTC as text: 'YYYY-MM-DD HH:MM:SS[.ffffff]'. Every zone's offset
+    is a whole number of quarter hours: one conversion per UTC quarter hour and zone."""
+    if moment is None:
+        return None
+    return _hour_of_quarter(moment[:13], int(moment[14:16]) // 15, zone)
+
+
+def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        # typeshed knows one-argument aggregates only
+        dbapi_connection.create_aggregate("okienko_quantile", 2, _Quantile)  # type: ignore[arg-type]
+        dbapi_connection.create_function("okienko_local_hour", 2, _local_hour, deterministic=True)
+
+
+def register_sqlite_functions() -> None:
+    """Every SQLite connection from now on knows ``quantile`` and ``local_hour``."""
+    if not event.contains(Engine, "connect", _on_connect):
+        event.listen(Engine, "connect", _on_connect)
