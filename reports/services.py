@@ -12,16 +12,16 @@ from dataclasses import replace
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from booking.models import Service
-from okienko.i18n import localized
 from queueing.models import Ticket
 
 from .scope import Period, Scope
 from .table import Chart, Column, Report, Table
 from .visitors import served
+from .waiting import service_names
 
 COLUMNS = [
     Column("service", _l("Service"), "text"),
@@ -31,18 +31,6 @@ COLUMNS = [
     Column("previous", _l("Previous period"), "int"),
     Column("change", _l("Change"), "share"),
 ]
-
-
-def _names(session: Session, scope: Scope, keys: set[str], locale: str) -> dict[str, str]:
-    names: dict[str, str] = {}
-    rows = session.execute(
-        select(Service.key, Service.names)
-        .where(Service.office_id.in_(scope.office_ids), Service.key.in_(keys))
-        .order_by(Service.office_id)
-    )
-    for key, texts in rows:
-        names.setdefault(key, localized(texts, locale) or key)
-    return names
 
 
 def build(session: Session, scope: Scope, period: Period, *, locale: str, now: datetime) -> Report:
@@ -62,7 +50,7 @@ def build(session: Session, scope: Scope, period: Period, *, locale: str, now: d
     if scope.service_key is not None:
         query = query.where(Service.key == scope.service_key)
     counts = {key: (int(now_), int(before)) for key, now_, before in session.execute(query)}
-    names = _names(session, scope, set(counts), locale)
+    names = service_names(session, scope, locale)
     total = sum(now_ for now_, _before in counts.values())
     rows = [
         {
