@@ -259,8 +259,13 @@ class AuditEntry(Model):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    # The call cooldown reads a counter's latest call on every call.
-    __table_args__ = (Index("ix_audit_entry_counter_at", "counter_id", "at"),)
+    __table_args__ = (
+        # The call cooldown reads a counter's latest call on every call.
+        Index("ix_audit_entry_counter_at", "counter_id", "at"),
+        # A ticket's entries: the reports' recalls, transfers and parks by counter and
+        # clerk, and the backfill of what each ticket went through.
+        Index("ix_audit_entry_ticket_id", "ticket_id"),
+    )
 
 
 class CounterHour(Model):

@@ -68,6 +68,8 @@ def upgrade():
         batch_op.create_foreign_key(batch_op.f('fk_ticket_served_by_id_staff_user'), 'staff_user', ['served_by_id'], ['id'], ondelete='SET NULL')
 
     # ### end Alembic commands ###
+    # First: the backfill looks up each ticket's audit entries.
+    op.create_index('ix_audit_entry_ticket_id', 'audit_entry', ['ticket_id'], unique=False)
     backfill_tickets()
     backfill_ledger()
     if op.get_bind().dialect.name == 'postgresql':
@@ -184,3 +186,4 @@ def downgrade():
     op.drop_table('booking_event')
     op.drop_table('api_token')
     # ### end Alembic commands ###
+    op.drop_index('ix_audit_entry_ticket_id', table_name='audit_entry')
