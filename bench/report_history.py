@@ -1,4 +1,4 @@
-"""A year of ten offices' history for ``bench/reports.py``: made up, checked, bulk-loaded.
+"""A year of ten offices' history for ``bench/report_speed.py``: made up, checked, bulk-loaded.
 
 Not a benchmark itself. The offices are imported as an office file is; the rest is
 generated with a seeded random generator: bookings on each office's slot grid with
