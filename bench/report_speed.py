@@ -17,7 +17,7 @@ same offices' tickets of the year, through the same session. ``--explain`` print
 PostgreSQL's ``EXPLAIN (ANALYZE, BUFFERS)`` of every statement a report sends,
 slowest first, and ``--pg-set`` tries a PostgreSQL setting for the timed sessions.
 
-    .venv/bin/python bench/report_speed.py                          # both databases, ~6 min
+    .venv/bin/python bench/report_speed.py                          # both databases, ~10 min
     .venv/bin/python bench/report_speed.py --only pg --runs 7 --keep
     .venv/bin/python bench/report_speed.py --pg-db okienko_reports_xxx --explain waiting
     .venv/bin/python bench/report_speed.py --pg-db okienko_reports_xxx --pg-set work_mem=64MB
