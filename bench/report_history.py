@@ -866,6 +866,7 @@ def replay(v: Visit) -> dict[str, Any]:
             "served_by_id",
             "wait_seconds",
             "service_seconds",
+            "late_seconds",
         )
     )
     t.update(status="waiting", calls=0, recalls=0, transfers=0, parks=0)
@@ -885,6 +886,8 @@ def replay(v: Visit) -> dict[str, Any]:
             t.update(status="called", counter_id=counter, called_at=at, calls=t["calls"] + 1)
             if t["first_called_at"] is None:
                 t.update(first_called_at=at, wait_seconds=float(at - v.issued))
+                if v.kind == "appointment" and v.booking is not None:
+                    t["late_seconds"] = float(at - v.booking.start)
         elif action == "recall":
             t.update(calls=t["calls"] + 1, recalls=t["recalls"] + 1, called_at=at)
         elif action == "serve":

@@ -23,13 +23,13 @@ from okienko.database import UTCDateTime, rows_changed
 
 from . import events, tally
 from .models import (
-    AT_COUNTER,
     IN_LINE,
     AuditEntry,
     StaffUser,
     Ticket,
     TicketKind,
     TicketStatus,
+    holds_counter,
 )
 from .numbering import next_number
 from .priority import choose_next
@@ -71,9 +71,7 @@ def _log(
 
 
 def current_ticket(session: Session, counter: Counter) -> Ticket | None:
-    return session.scalar(
-        select(Ticket).where(Ticket.counter_id == counter.id, Ticket.status.in_(AT_COUNTER))
-    )
+    return session.scalar(select(Ticket).where(Ticket.counter_id == counter.id, holds_counter()))
 
 
 def _check_cooldown(session: Session, staff: StaffUser, counter: Counter, now: datetime) -> None:
@@ -112,6 +110,9 @@ def _claim(session: Session, ticket: Ticket, counter: Counter, now: datetime) ->
     session.refresh(ticket)
     if claimed == 1 and ticket.wait_seconds is None and ticket.first_called_at is not None:
         ticket.wait_seconds = (ticket.first_called_at - ticket.issued_at).total_seconds()
+        if ticket.kind == TicketKind.APPOINTMENT and ticket.booking is not None:
+            late = ticket.first_called_at - ticket.booking.starts_at
+            ticket.late_seconds = late.total_seconds()
     return claimed == 1
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    ColumnElement,
     Date,
     Float,
     ForeignKey,
@@ -21,8 +22,10 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    bindparam,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import BindParameter
 
 from booking.models import Booking, Counter, Office, Service
 from okienko.database import Model, UTCDateTime, db, string_enum, utcnow
@@ -108,6 +111,8 @@ class Ticket(Model):
     issued_hour: Mapped[int | None] = mapped_column(SmallInteger)
     wait_seconds: Mapped[float | None] = mapped_column(Float)
     service_seconds: Mapped[float | None] = mapped_column(Float)
+    # Appointments: the first call against the booked start (negative: called early).
+    late_seconds: Mapped[float | None] = mapped_column(Float)
 
     office: Mapped[Office] = relationship()
     service: Mapped[Service] = relationship(foreign_keys=[service_id])
@@ -143,6 +148,10 @@ class Ticket(Model):
                 "recalls",
                 "transfers",
                 "parks",
+                "issued_hour",
+                "wait_seconds",
+                "service_seconds",
+                "late_seconds",
                 "id",
             ],
         ),
@@ -154,6 +163,18 @@ class Ticket(Model):
     def label(self) -> str:
         """A023: what the kiosk prints and the display shows."""
         return f"{self.prefix}{self.number:03d}"
+
+
+def holds_counter() -> ColumnElement[bool]:
+    """The ticket is at its counter, written as ``uq_ticket_counter_busy``'s predicate.
+
+    With the states as literals, not bound parameters: only then does SQLite use the
+    partial index, instead of reading every ticket the counter ever had.
+    """
+    states: BindParameter[list[str]] = bindparam(
+        "at_counter", [s.value for s in AT_COUNTER], expanding=True, literal_execute=True
+    )
+    return Ticket.status.in_(states)
 
 
 class Role(enum.StrEnum):
@@ -265,6 +286,16 @@ class AuditEntry(Model):
         # A ticket's entries: the reports' recalls, transfers and parks by counter and
         # clerk, and the backfill of what each ticket went through.
         Index("ix_audit_entry_ticket_id", "ticket_id"),
+        # The service-time report's recalls, transfers and parks of a period: a few percent
+        # of the log, read without its calls and finishes.
+        Index(
+            "ix_audit_entry_acts",
+            "office_id",
+            "at",
+            sqlite_where=db.text("action IN ('recall', 'transfer', 'park')"),
+            postgresql_where=db.text("action IN ('recall', 'transfer', 'park')"),
+            postgresql_include=["ticket_id", "counter_id", "staff_id", "action"],
+        ),
     )
 
 

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from .scope import Period, Scope
+from .sql import snapshot
 from .table import Report
 
 Builder = Callable[..., Report]
@@ -27,7 +28,8 @@ class Entry:
         self, session: Session, scope: Scope, period: Period, *, locale: str, now: datetime
     ) -> Report:
         builder: Builder = import_module(f"reports.{self.module}").build
-        return builder(session, scope, period, locale=locale, now=now)
+        with snapshot(session) as reading:
+            return builder(reading, scope, period, locale=locale, now=now)
 
 
 REPORTS: dict[str, Entry] = {

@@ -10,15 +10,16 @@ service each ticket ended in, whatever became of it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
-    CTE,
     ColumnElement,
+    Integer,
     Row,
     Select,
+    Subquery,
     case,
     cast,
     func,
@@ -29,43 +30,47 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from booking.models import Counter, Office, Service
+from booking.models import Counter, Office
 from queueing.models import AuditEntry, StaffUser, Ticket, TicketStatus
 
+from .ranks import Grouping, quantiles
 from .scope import Period, Scope
-from .sql import quantile
+from .sql import by_each
 from .table import Chart, Column, Report, Table
-from .waiting import minutes, service_names, tickets_in
+from .waiting import minutes, service_names, service_ranks, tickets_in
 
 GROUPS = ("service", "counter", "clerk")
 ACTS = ("recall", "transfer", "park")  # audit actions, in the order of COUNTS
 COUNTS = ("recalls", "transfers", "parks")
 
 
-def _handled(scope: Scope, period: Period) -> CTE:
-    """One row per ticket of the period: its final service, last counter and clerk, its
-    service time if done (NULL otherwise: the quantiles skip it) and its own counts; and
-    one row per recall, transfer or park of those tickets, without a service, at the
-    counter and by the clerk of its audit entry, its action counted 1."""
+def _tickets(
+    session: Session, scope: Scope, period: Period
+) -> tuple[Select[*tuple[Any, ...]], list[str]]:
+    """One row per ticket of the period: its final service (as ``service_ranks``), last
+    counter and clerk, whether it is done, its service time if so (NULL otherwise: the
+    quantiles skip it) and its own counts."""
     done = Ticket.status == TicketStatus.DONE
-    in_scope = tickets_in(scope, period, Ticket.service_id)
-    tickets = (
+    service, keys = service_ranks(session, scope, Ticket.service_id)
+    rows: Select[*tuple[Any, ...]] = select(
+        service.label("service"),
+        Ticket.counter_id.label("counter"),
+        Ticket.served_by_id.label("clerk"),
+        case((done, 1), else_=0).label("done"),
+        case((done, Ticket.service_seconds)).label("took"),
+        Ticket.recalls,
+        Ticket.transfers,
+        Ticket.parks,
+    ).where(*tickets_in(scope, period, Ticket.service_id))
+    return rows, keys
+
+
+def _acts(scope: Scope, period: Period) -> Select[*tuple[Any, ...]]:
+    """One row per recall, transfer or park of the period's tickets, without a service,
+    at the counter and by the clerk of its audit entry, its action counted 1."""
+    return (
         select(
-            Service.key.label("service"),
-            Ticket.counter_id.label("counter"),
-            Ticket.served_by_id.label("clerk"),
-            case((done, 1), else_=0).label("done"),
-            case((done, Ticket.service_seconds)).label("took"),
-            Ticket.recalls,
-            Ticket.transfers,
-            Ticket.parks,
-        )
-        .join(Service, Service.id == Ticket.service_id)
-        .where(*in_scope)
-    )
-    acts = (
-        select(
-            cast(null(), Service.key.type),
+            cast(null(), Integer),
             AuditEntry.counter_id,
             AuditEntry.staff_id,
             literal_column("0"),
@@ -73,48 +78,43 @@ def _handled(scope: Scope, period: Period) -> CTE:
             *(case((AuditEntry.action == action, 1), else_=0) for action in ACTS),
         )
         .join(Ticket, Ticket.id == AuditEntry.ticket_id)
-        .where(*in_scope, AuditEntry.action.in_(ACTS))
-    )
-    return union_all(tickets, acts).cte("handled")
-
-
-def _figures(handled: CTE, by: str) -> Select[Any]:
-    """The figures grouped ``by`` one of GROUPS, the other groups' columns empty (one UNION);
-    tickets never at a counter or never served by a clerk have no row there."""
-    took = handled.c.took
-    counts: list[ColumnElement[Any]] = [handled.c[name] for name in COUNTS]
-    if by != "service":
-        # Who did it: only the audit rows (those without a service) count here; by service
-        # the ``by`` filter below leaves the tickets' own counts alone.
-        counts = [case((handled.c.service.is_(None), count), else_=0) for count in counts]
-    return (
-        select(
-            literal_column(f"'{by}'").label("part"),
-            *(
-                handled.c[name] if name == by else cast(null(), handled.c[name].type).label(name)
-                for name in GROUPS
-            ),
-            func.sum(handled.c.done).label("served"),
-            quantile(took, 0.5).label("median"),
-            quantile(took, 0.9).label("p90"),
-            func.avg(took).label("mean"),
-            *(func.sum(count).label(name) for count, name in zip(counts, COUNTS, strict=True)),
+        .where(
+            AuditEntry.office_id.in_(scope.office_ids),
+            AuditEntry.action.in_(ACTS),
+            # A coarse bound on the instant for ix_audit_entry_acts; the ticket's day decides.
+            AuditEntry.at >= datetime.combine(period.first - timedelta(days=1), time(), UTC),
+            AuditEntry.at < datetime.combine(period.last + timedelta(days=2), time(), UTC),
+            *tickets_in(scope, period, Ticket.service_id),
         )
-        .where(handled.c[by].is_not(None))
-        .group_by(handled.c[by])
     )
 
 
-def _row(row: Row[Any], **labels: Any) -> dict[str, Any]:
+def _figures(handled: Subquery) -> list[ColumnElement[Any]]:
+    """The counts of a group: of recalls, transfers and parks both the tickets' own (read
+    by service, whatever became of each) and those of the audit rows, the rows without a
+    service (read by counter and by clerk: who did it)."""
+    took, acted = handled.c.took, handled.c.service.is_(None)
+    return [
+        func.sum(handled.c.done).label("served"),
+        func.count(took).label("timed"),
+        func.avg(took).label("mean"),
+        *(func.sum(handled.c[name]).label(f"own_{name}") for name in COUNTS),
+        *(func.sum(case((acted, handled.c[name]), else_=0)).label(name) for name in COUNTS),
+    ]
+
+
+def _row(
+    row: Row[Any], quantiles: list[float | None] | None, own: bool = False, **labels: Any
+) -> dict[str, Any]:
+    """A table row; ``own``: with the tickets' own counts (by service), else the acts'."""
+    median, p90 = quantiles or (None, None)
     return {
         **labels,
         "served": row.served or 0,
-        "median_minutes": minutes(row.median),
-        "p90_minutes": minutes(row.p90),
+        "median_minutes": minutes(median),
+        "p90_minutes": minutes(p90),
         "mean_minutes": minutes(row.mean),
-        "recalls": row.recalls or 0,
-        "transfers": row.transfers or 0,
-        "parks": row.parks or 0,
+        **{name: getattr(row, f"own_{name}" if own else name) or 0 for name in COUNTS},
     }
 
 
@@ -149,13 +149,24 @@ def _counters(
 
 
 def _tables(session: Session, scope: Scope, period: Period, locale: str) -> list[Table]:
-    handled = _handled(scope, period)
-    grouped: dict[str, list[Row[Any]]] = {name: [] for name in GROUPS}
-    for row in session.execute(union_all(*(_figures(handled, by) for by in GROUPS))):
-        grouped[row.part].append(row)
+    """The counts from one statement over the tickets and the acts, the quantiles of the
+    tickets' service times from another."""
+    tickets, keys = _tickets(session, scope, period)
+    handled = union_all(tickets, _acts(scope, period)).subquery("handled")
+    grouped = by_each(session, handled, GROUPS, _figures(handled))
+    found = quantiles(
+        session,
+        tickets,
+        {by: Grouping("took", by, {getattr(r, by): r.timed for r in grouped[by]}) for by in GROUPS},
+        (0.5, 0.9),
+    )
 
     names = service_names(session, scope, locale)
-    services = [_row(r, service=names.get(r.service, r.service)) for r in grouped["service"]]
+    labels = [names.get(key, key) for key in keys]  # by service rank
+    services = [
+        _row(r, found["service"].get(r.service), own=True, service=labels[r.service])
+        for r in grouped["service"]
+    ]
     services.sort(key=lambda r: (-r["served"], r["service"]))
     counters = _counters(session, scope, {r.counter for r in grouped["counter"]}, locale)
     by_counter = sorted(grouped["counter"], key=lambda r: counters[r.counter][1])
@@ -179,13 +190,16 @@ def _tables(session: Session, scope: Scope, period: Period, locale: str) -> list
             "by_counter",
             _l("By counter"),
             [Column("counter", _l("Counter"), "text"), *FIGURES],
-            [_row(r, counter=counters[r.counter][0]) for r in by_counter],
+            [
+                _row(r, found["counter"].get(r.counter), counter=counters[r.counter][0])
+                for r in by_counter
+            ],
         ),
         Table(
             "by_clerk",
             _l("By clerk"),
             [Column("clerk", _l("Clerk"), "text"), *FIGURES],
-            [_row(r, clerk=clerks[r.clerk]) for r in by_clerk],
+            [_row(r, found["clerk"].get(r.clerk), clerk=clerks[r.clerk]) for r in by_clerk],
         ),
     ]
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from booking.availability import local_today
 from booking.models import Counter, Office
-from queueing.models import AT_COUNTER, IN_LINE, AuditEntry, StaffUser, Ticket
+from queueing.models import IN_LINE, AuditEntry, StaffUser, Ticket, holds_counter
 
 from .table import Column, Report, Table
 
@@ -59,9 +59,7 @@ def counter_states(session: Session, office: Office) -> list[tuple[Counter, bool
     seated = set(session.scalars(select(StaffUser.counter_id).where(StaffUser.counter_id.in_(ids))))
     holding = set(
         session.scalars(
-            select(Ticket.counter_id).where(
-                Ticket.counter_id.in_(ids), Ticket.status.in_(AT_COUNTER)
-            )
+            select(Ticket.counter_id).where(Ticket.counter_id.in_(ids), holds_counter())
         )
     )
     return [(c, c.id in seated, c.id in seated and c.id in holding) for c in counters]

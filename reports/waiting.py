@@ -12,26 +12,23 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
-    CTE,
     ColumnElement,
     Row,
     Select,
+    Subquery,
     case,
-    cast,
     func,
-    literal_column,
-    null,
     select,
-    union_all,
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from booking.models import Booking, Service
+from booking.models import Service
 from okienko.i18n import localized
 from queueing.models import Ticket, TicketKind
 
+from .ranks import Grouping, quantiles
 from .scope import Period, Scope
-from .sql import quantile, seconds_between, weekday
+from .sql import by_each, lookup, weekday
 from .table import Chart, Column, Report, Table
 
 LIMITS = (10, 20, 30)  # minutes: the "served within" shares
@@ -81,60 +78,69 @@ def tickets_in(
     return where
 
 
-def _waited(scope: Scope, period: Period) -> list[ColumnElement[bool]]:
-    return [
+def service_ranks(
+    session: Session, scope: Scope, service: InstrumentedAttribute[Any]
+) -> tuple[ColumnElement[int], list[str]]:
+    """The scope's services as small integers, one per key (so that the same service in
+    several offices is one group), for ``ranks.quantiles``: of the ticket's first or
+    final service as ``service`` names it; and the keys in that order."""
+    pairs = session.execute(
+        select(Service.id, Service.key).where(Service.id.in_(services_of(scope)))
+    )
+    ids = dict(pairs.all())
+    keys = sorted(set(ids.values()))
+    rank = {key: i for i, key in enumerate(keys)}
+    return lookup(service, {i: rank[key] for i, key in ids.items()}), keys
+
+
+def _waits(
+    session: Session, scope: Scope, period: Period
+) -> tuple[Select[*tuple[Any, ...]], list[str]]:
+    """One row per ticket called in person: its line (as ``service_ranks``), local hour,
+    weekday, wait and (appointments) lateness, all as the floor stored them."""
+    service, keys = service_ranks(session, scope, Ticket.first_service_id)
+    rows: Select[*tuple[Any, ...]] = select(
+        service.label("service"),
+        Ticket.issued_hour.label("hour"),
+        weekday(Ticket.day).label("weekday"),
+        Ticket.wait_seconds.label("wait"),
+        Ticket.late_seconds.label("late"),
+    ).where(
         *tickets_in(scope, period, Ticket.first_service_id),
         Ticket.kind != TicketKind.PHONE,
         Ticket.first_called_at.is_not(None),
-    ]
-
-
-def _waits(scope: Scope, period: Period) -> CTE:
-    """One row per ticket called in person: its line, local hour, weekday and wait
-    (the hour and the wait as the floor stored them), grouped four ways."""
-    return (
-        select(
-            Service.key.label("service"),
-            Ticket.issued_hour.label("hour"),
-            weekday(Ticket.day).label("weekday"),
-            Ticket.wait_seconds.label("wait"),
-        )
-        .join(Service, Service.id == Ticket.first_service_id)
-        .where(*_waited(scope, period))
-        .cte("waits")
     )
+    return rows, keys
 
 
 GROUPS = ("service", "hour", "weekday")
 
 
-def _figures(waits: CTE, by: str | None) -> Select[Any]:
-    """The figures of the waits grouped ``by`` one of GROUPS (None: all together), with
-    the other groups' columns empty so that the four groupings make one UNION."""
-    wait = waits.c.wait
-    return select(
-        literal_column(f"'{by or 'overall'}'").label("part"),
-        *(
-            waits.c[name] if name == by else cast(null(), waits.c[name].type).label(name)
-            for name in GROUPS
-        ),
+def _figures(waits: Subquery) -> list[ColumnElement[Any]]:
+    """The counts of a group of waits; and, which only the whole is read for, the
+    appointments' lateness."""
+    wait, late = waits.c.wait, waits.c.late
+    return [
         func.count().label("called"),
-        quantile(wait, 0.5).label("median"),
-        quantile(wait, 0.9).label("p90"),
+        func.count(wait).label("waits"),
         *(
             func.sum(case((wait <= limit * 60, 1), else_=0)).label(f"within_{limit}")
             for limit in LIMITS
         ),
-    ).group_by(*([waits.c[by]] if by else []))
+        func.count(late).label("lates"),
+        func.sum(case((late <= ON_TIME, 1), else_=0)).label("on_time"),
+        func.sum(case((late < 0, 1), else_=0)).label("early"),
+    ]
 
 
-def _row(row: Row[Any], **labels: Any) -> dict[str, Any]:
+def _row(row: Row[Any], quantiles: list[float | None] | None, **labels: Any) -> dict[str, Any]:
     called = row.called or 0
+    median, p90 = quantiles or (None, None)
     return {
         **labels,
         "called": called,
-        "median_minutes": minutes(row.median),
-        "p90_minutes": minutes(row.p90),
+        "median_minutes": minutes(median),
+        "p90_minutes": minutes(p90),
         **{f"within_{n}": share(getattr(row, f"within_{n}"), called) for n in LIMITS},
     }
 
@@ -149,16 +155,39 @@ BARS = ("median_minutes", "p90_minutes")
 
 
 def _tables(session: Session, scope: Scope, period: Period, locale: str) -> list[Table]:
-    """Overall, by service, by hour and by weekday, from one statement."""
-    waits = _waits(scope, period)
-    grouped: dict[str, list[Row[Any]]] = {"overall": [], **{name: [] for name in GROUPS}}
-    for row in session.execute(union_all(*(_figures(waits, by) for by in (None, *GROUPS)))):
-        grouped[row.part].append(row)
+    """Overall, by service, by hour and by weekday, and the appointments' punctuality:
+    the counts from one statement, the quantiles from another."""
+    rows, keys = _waits(session, scope, period)
+    waits = rows.subquery("waits")
+    grouped = by_each(session, waits, (None, *GROUPS), _figures(waits))
+    overall = grouped[None][0]
+    groupings = {
+        "overall": Grouping("wait", None, {None: overall.waits}),
+        **{
+            by: Grouping("wait", by, {getattr(r, by): r.waits for r in grouped[by]})
+            for by in GROUPS
+        },
+        "late": Grouping("late", None, {None: overall.lates}),
+    }
+    found = quantiles(session, rows, groupings, (0.5, 0.9))
     names = service_names(session, scope, locale)
-    services = [_row(r, service=names.get(r.service, r.service)) for r in grouped["service"]]
+    labels = [names.get(key, key) for key in keys]  # by service rank
+    services = [
+        _row(r, found["service"].get(r.service), service=labels[r.service])
+        for r in grouped["service"]
+    ]
     services.sort(key=lambda r: (-r["called"], r["service"]))
+    by_hour = [_row(r, found["hour"].get(r.hour), hour=r.hour) for r in grouped["hour"]]
+    by_weekday = [
+        _row(r, found["weekday"].get(r.weekday), weekday=r.weekday) for r in grouped["weekday"]
+    ]
     return [
-        Table("overall", _l("All tickets called"), FIGURES, [_row(r) for r in grouped["overall"]]),
+        Table(
+            "overall",
+            _l("All tickets called"),
+            FIGURES,
+            [_row(overall, found["overall"].get(None))],
+        ),
         Table(
             "by_service",
             _l("By service"),
@@ -170,36 +199,23 @@ def _tables(session: Session, scope: Scope, period: Period, locale: str) -> list
             "by_hour",
             _l("By hour of the day"),
             [Column("hour", _l("Hour"), "hour"), *FIGURES],
-            sorted((_row(r, hour=r.hour) for r in grouped["hour"]), key=lambda r: r["hour"]),
+            sorted(by_hour, key=lambda r: r["hour"]),
             Chart("bar", "hour", BARS),
         ),
         Table(
             "by_weekday",
             _l("By weekday"),
             [Column("weekday", _l("Weekday"), "weekday"), *FIGURES],
-            sorted(
-                (_row(r, weekday=r.weekday) for r in grouped["weekday"]),
-                key=lambda r: r["weekday"],
-            ),
+            sorted(by_weekday, key=lambda r: r["weekday"]),
             Chart("bar", "weekday", BARS),
         ),
+        _punctuality(overall, found["late"].get(None)),
     ]
 
 
-def _punctuality(session: Session, scope: Scope, period: Period) -> Table:
-    late = seconds_between(Ticket.first_called_at, Booking.starts_at)  # negative: early
-    row = session.execute(
-        select(
-            func.count().label("called"),
-            quantile(late, 0.5).label("median"),
-            quantile(late, 0.9).label("p90"),
-            func.sum(case((late <= ON_TIME, 1), else_=0)).label("on_time"),
-            func.sum(case((late < 0, 1), else_=0)).label("early"),
-        )
-        .join(Booking, Booking.id == Ticket.booking_id)
-        .where(*_waited(scope, period), Ticket.kind == TicketKind.APPOINTMENT)
-    ).one()
-    called = row.called or 0
+def _punctuality(overall: Row[Any], quantiles: list[float | None] | None) -> Table:
+    called = overall.lates or 0
+    median, p90 = quantiles or (None, None)
     return Table(
         "punctuality",
         _l("Appointments: first call against the booked time"),
@@ -213,10 +229,10 @@ def _punctuality(session: Session, scope: Scope, period: Period) -> Table:
         [
             {
                 "called": called,
-                "median_minutes": minutes(row.median),
-                "p90_minutes": minutes(row.p90),
-                "on_time": share(row.on_time, called),
-                "early": share(row.early, called),
+                "median_minutes": minutes(median),
+                "p90_minutes": minutes(p90),
+                "on_time": share(overall.on_time, called),
+                "early": share(overall.early, called),
             }
         ],
     )
@@ -227,5 +243,5 @@ def build(session: Session, scope: Scope, period: Period, *, locale: str, now: d
     return Report(
         "waiting",
         _l("Waiting time"),
-        [*_tables(session, scope, period, locale), _punctuality(session, scope, period)],
+        _tables(session, scope, period, locale),
     )

@@ -161,6 +161,8 @@ def _turn(day: Day, visit: Visit, desk: Desk, at: datetime) -> bool:
     else:
         if t.wait_seconds is None:
             t.wait_seconds = (t.first_called_at - t.issued_at).total_seconds()
+            if visit.booking is not None:
+                t.late_seconds = (t.first_called_at - visit.booking.starts_at).total_seconds()
         visit.note("call", at, desk)
         recalls = day.office.max_calls - 1 if step == "no_show" else rng.random() < RECALLED
         for _ in range(recalls):

@@ -1,0 +1,159 @@
+"""Quantiles of many groups at once, each grouping from one sort.
+
+``percentile_cont`` grouped by a key sorts the rows by the key and then each group by
+its value again: for a year of ten offices, half a million rows sorted twice per
+grouping. Here a grouping's rows are ordered once, by one integer that holds the group
+key in its high bits and the duration in microseconds in its low bits, and one
+``percentile_disc`` over that order picks the ranks every group's quantiles need:
+with the groups' sizes known, the k-th value of a group is the (offset + k)-th of the
+whole order. The result is percentile_cont's (linear interpolation between the closest
+ranks), exactly, to the microsecond.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import BigInteger, ColumnElement, Select, cast, func, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+SHIFT = 1 << 40  # a group's range in the order; keys up to 2**22 fit in a signed bigint
+ZERO = 1 << 39  # durations from -ZERO to ZERO microseconds (six days) fit in the range
+
+Key = int | None
+
+
+def ordered(key: ColumnElement[Any] | None, seconds: ColumnElement[Any]) -> ColumnElement[int]:
+    """Rows by the group ``key`` (a small integer, none: all rows one group), then by
+    ``seconds``, as one bigint. NULL where either is NULL, which the quantiles skip.
+    Every duration a report takes is within one day."""
+    micros = cast(func.round(seconds * 1_000_000), BigInteger) + ZERO
+    return micros if key is None else cast(key, BigInteger) * SHIFT + micros
+
+
+class nth_values(FunctionElement[Any]):
+    """``nth_values(order, ranks, total)``: an aggregate, the values at the 0-based
+    ``ranks`` among the ``total`` non-null values of ``order``, sorted."""
+
+    inherit_cache = False  # the ranks are written into the statement
+    name = "nth_values"
+
+    def __init__(self, order: ColumnElement[int], ranks: Sequence[int], total: int) -> None:
+        self.ranks, self.total = list(ranks), total
+        super().__init__(order)
+
+
+@compiles(nth_values, "postgresql")
+def _nth_pg(element: nth_values, compiler: SQLCompiler, **kw: Any) -> str:
+    # percentile_disc(f) is the value at 1-based position ceil(f * total): the middle of
+    # a position's share of the fraction picks that position whatever the rounding.
+    fractions = ", ".join(repr((rank + 0.5) / element.total) for rank in element.ranks)
+    return (
+        f"percentile_disc(ARRAY[{fractions}]::float8[]) "
+        f"WITHIN GROUP (ORDER BY {compiler.process(element.clauses, **kw)})"
+    )
+
+
+@compiles(nth_values, "sqlite")
+def _nth_sqlite(element: nth_values, compiler: SQLCompiler, **kw: Any) -> str:
+    ranks = json.dumps(element.ranks)  # integers only: safe to write into the statement
+    return f"okienko_nth_values({compiler.process(element.clauses, **kw)}, '{ranks}')"
+
+
+class NthValues:
+    """SQLite's side of ``nth_values``: collects the values, picks the ranks at the end."""
+
+    def __init__(self) -> None:
+        self.values: list[int] = []
+        self.ranks = "[]"
+
+    def step(self, value: int | None, ranks: str) -> None:
+        self.ranks = ranks
+        if value is not None:
+            self.values.append(value)
+
+    def finalize(self) -> str:
+        self.values.sort()
+        return json.dumps([self.values[rank] for rank in json.loads(self.ranks)])
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """Which durations of a report's rows (the column ``seconds``) to take quantiles of,
+    grouped by the column ``key`` (None: all rows one group), with each group's number
+    of durations (the non-null ones, counted by the same key)."""
+
+    seconds: str
+    key: str | None
+    sizes: Mapping[Key, int]
+
+
+@dataclass
+class _Group:
+    key: Key
+    offset: int  # how many values of the grouping's earlier groups come before its own
+    positions: list[tuple[int, int, float]]  # per quantile: the ranks either side, how far
+
+    @classmethod
+    def of(cls, key: Key, offset: int, size: int, qs: Sequence[float]) -> _Group:
+        positions = []
+        for q in qs:  # percentile_cont's definition
+            at = q * (size - 1)
+            low = math.floor(at)
+            positions.append((offset + low, offset + min(low + 1, size - 1), at - low))
+        return cls(key, offset, positions)
+
+    def quantiles(self, at_rank: Mapping[int, int]) -> list[float | None]:
+        base = ZERO if self.key is None else self.key * SHIFT + ZERO
+        out: list[float | None] = []
+        for low, high, fraction in self.positions:
+            first, second = (at_rank[low] - base) / 1e6, (at_rank[high] - base) / 1e6
+            out.append(first + (second - first) * fraction)
+        return out
+
+
+def quantiles(
+    session: Session,
+    rows: Select[*tuple[Any, ...]],
+    groupings: Mapping[str, Grouping],
+    qs: Sequence[float],
+) -> dict[str, dict[Key, list[float | None]]]:
+    """Each group's ``qs`` quantiles, for each of the ``groupings`` of ``rows``, from one
+    statement: grouping → key → quantiles. A group without durations has none."""
+    source = rows.subquery("ranked")
+    plans: dict[str, tuple[list[_Group], list[int]]] = {}
+    columns = []
+    for name, grouping in groupings.items():
+        groups: list[_Group] = []
+        total = 0
+        # The order sorts the groups by key; rows with a NULL key are NULL in it.
+        keys = [k for k in grouping.sizes if k is not None] if grouping.key else [None]
+        for key in sorted(keys, key=lambda k: k or 0):
+            if size := grouping.sizes.get(key, 0):
+                groups.append(_Group.of(key, total, size, qs))
+                total += size
+        ranks = sorted(
+            {rank for g in groups for low, high, _ in g.positions for rank in (low, high)}
+        )
+        plans[name] = groups, ranks
+        if ranks:
+            by = None if grouping.key is None else source.c[grouping.key]
+            columns.append(
+                nth_values(ordered(by, source.c[grouping.seconds]), ranks, total).label(name)
+            )
+    found = session.execute(select(*columns)).one()._asdict() if columns else {}
+    result: dict[str, dict[Key, list[float | None]]] = {}
+    for name, (groups, ranks) in plans.items():
+        values = found.get(name) or []
+        if isinstance(values, str):  # SQLite's side answers in JSON
+            values = json.loads(values)
+        at_rank = dict(zip(ranks, values, strict=True))
+        result[name] = {g.key: g.quantiles(at_rank) for g in groups}
+    return result
