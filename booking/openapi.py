@@ -281,6 +281,13 @@ def schemas() -> dict[str, Schema]:
             service=nullable(string("The service key counted; null for all services.")),
             tables=array(ref("Table")),
         ),
+        "LiveReport": obj(
+            report=string("today"),
+            title=string("In the request language."),
+            office=string("The office's slug."),
+            at=string("The moment of the figures, UTC.", format="date-time"),
+            tables=array(ref("Table")),
+        ),
         "Table": obj(
             key=string("Stable within the report, e.g. by_service."),
             title=string("In the request language."),
@@ -353,6 +360,7 @@ def spec() -> dict[str, Any]:
         default="day",
     )
     report_service = param("service", "query", "Only this service (by key).", required=False)
+    live_office = param("office", "query", "The office's slug.")
     staff = {401: ["unauthorized"], 403: ["forbidden"]}
     paths: dict[str, Schema] = {}
 
@@ -388,6 +396,11 @@ def spec() -> dict[str, Any]:
         {400: ["invalid_parameter", "invalid_range"], **staff,
          404: ["unknown_report", "unknown_office", "unknown_service"]},
         (report, office, report_first, report_last, grain, report_service), security=STAFF_TOKEN)
+    add("get", "/reports/today", "getLiveReport",
+        "One office's floor now: waiting per service, the longest wait, counters open, busy "
+        "and idle, calls in the last hour.",
+        (200, ref("LiveReport")), {400: ["invalid_parameter"], **staff, 404: ["unknown_office"]},
+        (live_office,), security=STAFF_TOKEN)
     # fmt: on
     return {
         "openapi": "3.1.0",

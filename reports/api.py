@@ -28,6 +28,7 @@ from okienko.errorpages import json_error
 from okienko.extensions import limiter
 from queueing.models import Role, StaffUser
 
+from . import live
 from .catalogue import REPORTS, Entry
 from .scope import Grain, Period, Scope
 from .table import Column, Report
@@ -177,6 +178,23 @@ def value_json(value: Any, column: Column) -> Any:
     return str(value)
 
 
+def tables_json(report: Report) -> list[dict[str, Any]]:
+    """Each table with its columns, and its rows of JSON values."""
+    return [
+        {
+            "key": table.key,
+            "title": str(table.title),
+            "columns": [
+                {"key": c.key, "label": str(c.label), "kind": c.kind} for c in table.columns
+            ],
+            "rows": [
+                {c.key: value_json(row.get(c.key), c) for c in table.columns} for row in table.rows
+            ],
+        }
+        for table in report.tables
+    ]
+
+
 def report_json(
     report: Report, offices: list[Office], period: Period, service: str | None
 ) -> dict[str, Any]:
@@ -188,20 +206,7 @@ def report_json(
         "last": period.last.isoformat(),
         "grain": period.grain,
         "service": service,
-        "tables": [
-            {
-                "key": table.key,
-                "title": str(table.title),
-                "columns": [
-                    {"key": c.key, "label": str(c.label), "kind": c.kind} for c in table.columns
-                ],
-                "rows": [
-                    {c.key: value_json(row.get(c.key), c) for c in table.columns}
-                    for row in table.rows
-                ],
-            }
-            for table in report.tables
-        ],
+        "tables": tables_json(report),
     }
 
 
@@ -209,6 +214,31 @@ def report_json(
 def reports() -> Response:
     token_owner()
     return jsonify([{"name": e.name, "title": str(e.title)} for e in REPORTS.values()])
+
+
+@bp.get("/today")
+def today() -> Response:
+    """Today, live (``reports.live``): of one office, named by ``office``."""
+    owner = token_owner()
+    if request.args.get("office", "all") == "all":
+        raise ApiError(
+            400,
+            "invalid_parameter",
+            _l("Give one office's slug: the live report is of one office's floor."),
+            field="office",
+        )
+    (office,) = offices_asked(owner)
+    now = utcnow()
+    built = live.today(db.session(), office, now, str(get_locale()))
+    return jsonify(
+        {
+            "report": built.name,
+            "title": str(built.title),
+            "office": office.slug,
+            "at": now.isoformat().replace("+00:00", "Z"),
+            "tables": tables_json(built),
+        }
+    )
 
 
 @bp.get("/<name>")

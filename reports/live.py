@@ -18,7 +18,7 @@ from booking.availability import local_today
 from booking.models import Counter, Office
 from queueing.models import IN_LINE, AuditEntry, StaffUser, Ticket, holds_counter
 
-from .table import Column, Report, Table
+from .table import Chart, Column, Report, Table
 
 CALLS = ("call", "recall")  # the audit's actions that call a resident to a counter
 HOUR = timedelta(hours=1)
@@ -140,6 +140,7 @@ def today(session: Session, office: Office, now: datetime, locale: str) -> Repor
                     Column("longest_wait", _l("Longest wait (min)"), "minutes"),
                 ],
                 by_service,
+                Chart("bar", "service", ("waiting",)),
             ),
             Table(
                 "by_counter",

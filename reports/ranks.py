@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-SHIFT = 1 << 40  # a group's range in the order; keys up to 2**22 fit in a signed bigint
+SHIFT = 1 << 40  # a group's range in the order
 ZERO = 1 << 39  # durations from -ZERO to ZERO microseconds (six days) fit in the range
+KEYS = 1 << 22  # group keys (ids, ranks) from -KEYS to KEYS keep the order in a bigint
 
 Key = int | None
 
@@ -81,7 +82,9 @@ class NthValues:
 
     def finalize(self) -> str:
         self.values.sort()
-        return json.dumps([self.values[rank] for rank in json.loads(self.ranks)])
+        found = self.values
+        # A rank past the end (fewer rows than counted) is None; quantiles() says so.
+        return json.dumps([found[r] if r < len(found) else None for r in json.loads(self.ranks)])
 
 
 @dataclass(frozen=True)
@@ -128,13 +131,15 @@ def quantiles(
     """Each group's ``qs`` quantiles, for each of the ``groupings`` of ``rows``, from one
     statement: grouping → key → quantiles. A group without durations has none."""
     source = rows.subquery("ranked")
-    plans: dict[str, tuple[list[_Group], list[int]]] = {}
+    plans: dict[str, tuple[list[_Group], list[int], int]] = {}
     columns = []
     for name, grouping in groupings.items():
         groups: list[_Group] = []
         total = 0
         # The order sorts the groups by key; rows with a NULL key are NULL in it.
         keys = [k for k in grouping.sizes if k is not None] if grouping.key else [None]
+        if any(k is not None and not -KEYS < k < KEYS for k in keys):
+            raise ValueError(f"{name}: a group key beyond ±{KEYS} cannot be ordered")
         for key in sorted(keys, key=lambda k: k or 0):
             if size := grouping.sizes.get(key, 0):
                 groups.append(_Group.of(key, total, size, qs))
@@ -142,15 +147,20 @@ def quantiles(
         ranks = sorted(
             {rank for g in groups for low, high, _ in g.positions for rank in (low, high)}
         )
-        plans[name] = groups, ranks
+        plans[name] = groups, ranks, total
         if ranks:
             by = None if grouping.key is None else source.c[grouping.key]
-            columns.append(
-                nth_values(ordered(by, source.c[grouping.seconds]), ranks, total).label(name)
-            )
+            order = ordered(by, source.c[grouping.seconds])
+            columns += [
+                nth_values(order, ranks, total).label(name),
+                func.count(order).label(f"{name}_total"),
+            ]
     found = session.execute(select(*columns)).one()._asdict() if columns else {}
     result: dict[str, dict[Key, list[float | None]]] = {}
-    for name, (groups, ranks) in plans.items():
+    for name, (groups, ranks, total) in plans.items():
+        if ranks and found[f"{name}_total"] != total:
+            # Sizes from rows other than these would pick other groups' values.
+            raise RuntimeError(f"{name}: {total} durations counted, {found[name + '_total']} read")
         values = found.get(name) or []
         if isinstance(values, str):  # SQLite's side answers in JSON
             values = json.loads(values)

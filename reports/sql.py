@@ -2,7 +2,10 @@
 
 Quantiles are ``percentile_cont`` on PostgreSQL and an aggregate of the same
 definition (linear interpolation between the closest ranks) registered on every
-SQLite connection, as is the local hour of a UTC timestamp in an IANA zone.
+SQLite connection, as are the local hour of a UTC timestamp in an IANA zone and the
+picking of ranks (reports/ranks.py). Also: counts by several groupings in one
+statement (``by_each``), a small id table (``lookup``), and the snapshot a report
+reads (``snapshot``).
 """
 
 from __future__ import annotations
@@ -45,19 +48,26 @@ from .ranks import NthValues
 
 @contextmanager
 def snapshot(session: Session) -> Iterator[Session]:
-    """A session whose statements all read the same data, for one report: its counts and
-    its quantiles come from separate statements (reports/ranks.py). SQLite's transaction
-    reads one snapshot already; on PostgreSQL a read-only REPEATABLE READ session."""
-    bind = session.get_bind()
-    if bind.dialect.name != "postgresql":
+    """``session`` reading one snapshot of the data for a report: its counts and its
+    quantiles come from separate statements (reports/ranks.py), which must see the same
+    rows. SQLite's transaction reads one snapshot already. On PostgreSQL the request's
+    transaction (reads only, so far) ends, giving its connection back, and a read-only
+    REPEATABLE READ one takes its place, ended after the report: a second connection
+    held per report would exhaust the pool under concurrent reports."""
+    if session.get_bind().dialect.name != "postgresql":
         yield session
         return
-    options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
-    with Session(bind.execution_options(**options)) as own:
+    session.rollback()
+    session.connection(
+        execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+    )
+    try:
         # A report's statements read every row of the period once: compiling them to
         # machine code (on by default) costs more than it saves.
-        own.execute(text("SET LOCAL jit = off"))
-        yield own
+        session.execute(text("SET LOCAL jit = off"))
+        yield session
+    finally:
+        session.rollback()  # the connection goes back to the pool with its defaults
 
 
 def interpolated(values: list[float], q: float) -> float | None:
@@ -91,33 +101,6 @@ def _quantile_pg(element: quantile, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(quantile, "sqlite")
 def _quantile_sqlite(element: quantile, compiler: SQLCompiler, **kw: Any) -> str:
     return f"okienko_quantile({compiler.process(element.clauses, **kw)})"
-
-
-class seconds_between(FunctionElement[float]):
-    """``seconds_between(later, earlier)``: seconds from one UTC timestamp to another."""
-
-    type = Float()
-    inherit_cache = True
-    name = "seconds_between"
-
-
-@compiles(seconds_between, "postgresql")
-def _seconds_pg(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
-    later, earlier = list(element.clauses)
-    # date_part gives float8; EXTRACT gives numeric since PostgreSQL 14, about twice as slow.
-    return (
-        f"date_part('epoch', {compiler.process(later, **kw)} - {compiler.process(earlier, **kw)})"
-    )
-
-
-@compiles(seconds_between, "sqlite")
-def _seconds_sqlite(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
-    later, earlier = list(element.clauses)
-    # julianday keeps milliseconds; rounding to them drops the float's noise.
-    return (
-        f"round((julianday({compiler.process(later, **kw)}) - "
-        f"julianday({compiler.process(earlier, **kw)})) * 86400.0, 3)"
-    )
 
 
 class local_hour(FunctionElement[int]):

@@ -25,6 +25,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from queueing.models import Role
 from tests.helpers.admin import PASSWORD, make_account
 from tests.helpers.admin_pages import seen_at_both_widths, shots_folder, watched_page
+from tests.helpers.charts import drawn
 from tests.helpers.floor import KOSZALIN, NOW, Clerk, ok, signed_in_device, walk_in
 
 if TYPE_CHECKING:
@@ -44,6 +45,13 @@ def at_ten(app: Flask) -> Iterator[None]:
     make_account(app, "koszalin-manager", Role.MANAGER, home=KOSZALIN, manages=[KOSZALIN])
     with time_machine.travel(NOW, tick=True):
         yield
+
+
+# The people waiting that the chart of the lines shows, all services together.
+WAITING_CHARTED = """(n) => {
+  const chart = Chart.getChart(document.getElementById("chart-by_service"));
+  return chart && chart.data.datasets[0].data.reduce((a, b) => a + b, 0) === n;
+}"""
 
 
 def figure(page: Page, label: str) -> Locator:
@@ -72,6 +80,7 @@ def test_the_figures_follow_the_floor_without_a_reload(
     expect(figure(page, "Counters idle")).to_have_text("1")
     counter = page.locator("table[data-table=by_counter] tr", has_text="Stanowisko 1")
     expect(counter).to_contain_text("idle")
+    drawn(page, "chart-by_service", "first", 20)  # the bars of the waiting, per service
     seen_at_both_widths(page, shots_folder(tmp_path), "R-today")
     page.evaluate("() => { window.notReloaded = true; }")
 
@@ -81,10 +90,13 @@ def test_the_figures_follow_the_floor_without_a_reload(
     expect(figure(page, "Waiting")).to_have_text("1")
     expect(figure(page, "Counters busy")).to_have_text("1")
     expect(counter).to_contain_text("busy")
+    page.wait_for_function(WAITING_CHARTED, arg=1)  # the chart redrawn from the new figures
 
     # A resident takes a number: the line grows again.
     walk_in(kiosk)
     expect(figure(page, "Waiting")).to_have_text("2")
+    page.wait_for_function(WAITING_CHARTED, arg=2)
+    drawn(page, "chart-by_service", "first", 20)
     assert page.evaluate("() => window.notReloaded === true")
     expect(page.locator("#live-connection")).to_have_text("")
     seen_at_both_widths(page, shots_folder(tmp_path), "R-today-after")

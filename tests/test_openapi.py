@@ -81,7 +81,7 @@ def test_every_route_is_documented_and_every_operation_exists(app: Flask) -> Non
         if rule.rule.startswith(PREFIX + "/")
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
-    assert len(routes) == 10
+    assert len(routes) == 11
     assert routes == set(operations())
 
 

@@ -31,7 +31,7 @@ from tests.helpers.report_history import History
 from tests.helpers.staff_tokens import bearer, token_for
 
 API = "/api/v1"
-LIST, REPORT = "/reports", "/reports/{name}"
+LIST, REPORT, LIVE = "/reports", "/reports/{name}", "/reports/today"
 WEEK = {"first": "2026-10-19", "last": "2026-10-25"}
 
 
@@ -44,7 +44,7 @@ class CheckedApi:
         self.seen: set[tuple[str, int, str | None]] = set()
 
     def __call__(self, name: str | None, token: str | None = None, **query: str) -> Any:
-        path = LIST if name is None else REPORT
+        path = {None: LIST, "today": LIVE}.get(name, REPORT)
         url = API + ("/reports" if name is None else f"/reports/{name}")
         headers = bearer(token) if token else {}
         response = self.client.get(url, query_string=query, headers=headers)
@@ -66,7 +66,7 @@ def documented() -> set[tuple[str, int, str | None]]:
     """(path, status, error code or None) of every answer the reports' operations document,
     but the rate limit's."""
     answers = set()
-    for path in (LIST, REPORT):
+    for path in (LIST, REPORT, LIVE):
         for status, response in SPEC["paths"][path]["get"]["responses"].items():
             if status in ("default", "429"):
                 continue
@@ -389,4 +389,10 @@ def test_every_documented_answer_of_the_reports_is_given(app: Flask) -> None:
     api("nothing", manager, **good)
     api("visitors", manager, **{**good, "office": "nowhere"})
     api("visitors", manager, **{**good, "service": "nothing"})
+    api("today", manager, office=ZIELNA)
+    api("today", "wrong", office=ZIELNA)
+    api("today", clerk, office=ZIELNA)
+    api("today", manager)  # all offices: the live report is of one floor
+    api("today", manager, office=PLZEN)
+    api("today", manager, office="nowhere")
     assert api.seen == documented()

@@ -9,13 +9,17 @@ Wednesday 25 November 2026; the figures are read at 10:00 local (09:00 UTC).
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import time_machine
 from flask import Flask
+from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from booking.models import Office
@@ -30,6 +34,7 @@ from reports.table import Report
 from tests.helpers.admin import PLZEN, ZIELNA, make_account, session_of
 from tests.helpers.factories import MadeOffice, MakeOffice, MakeService
 from tests.helpers.floor import signed_in_device
+from tests.helpers.staff_tokens import bearer, token_for
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # 10:00 in Warsaw
 COUNTERS = ["Okno 1", "Okno 2", "Okno 3", "Okno 4"]
@@ -206,6 +211,8 @@ PATHS = (
     "/admin/reports/o/{}/today",
     "/admin/reports/o/{}/today.json",
     "/admin/reports/o/{}/today/stream",
+    "/admin/reports/o/{}/today.csv",
+    "/admin/reports/o/{}/today.xlsx",
 )
 
 
@@ -283,3 +290,51 @@ def test_anonymous_a_display_and_unknown_offices(any_app: Flask) -> None:
     manager = session_of(any_app, make_account(any_app, "boss", Role.MANAGER, manages=[ZIELNA]))
     for path in PATHS:
         assert opened(manager, path.format("no-such-office")) == 404, path
+
+
+def test_the_figures_at_ten_download_and_answer_the_api(floor: Floor) -> None:
+    """The files and the API give the figures ``today`` builds, at the moment they are asked."""
+    app, slug = floor.app, floor.office.slug
+    expected = floor.report(NOW)
+    with time_machine.travel(NOW, tick=False):
+        manager = session_of(app, make_account(app, "live-manager", Role.MANAGER, manages=[slug]))
+        manager.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+        sheet = manager.get(f"/admin/reports/o/{slug}/today.csv")
+        assert sheet.status_code == 200 and sheet.mimetype == "text/csv"
+        assert sheet.headers["Content-Disposition"] == (
+            f"attachment; filename=today_{slug}_2026-11-25_1000.csv"
+        )
+        lines = list(csv.reader(io.StringIO(sheet.get_data().decode("utf-8-sig"))))
+        assert lines[0] == ["Today, live"] and lines[1][0] == "Office"
+        assert lines[2] == ["Figures as of", "2026-11-25 10:00:00"]
+        assert ["Registration", "2", "9.5"] in lines
+        assert ["Okno 4", "closed"] in lines
+
+        book = load_workbook(io.BytesIO(manager.get(f"/admin/reports/o/{slug}/today.xlsx").data))
+        now = book.worksheets[0]
+        assert [c.value for c in now[6]] == [3, 40.0, 3, 2, 1, 6]  # under its header
+        by_service = {
+            r[0]: r[1:] for r in book.worksheets[1].iter_rows(min_row=6, values_only=True)
+        }
+        assert by_service["Exchanges"] == (1, 40.0)
+
+        page = manager.get(f"/admin/reports/o/{slug}/today.json").get_json()
+        service_table = next(t for t in page["tables"] if t["key"] == "by_service")
+        assert service_table["chart"]["labels"] == ["Registration", "Flats", "Exchanges"]
+        assert service_table["chart"]["datasets"][0]["data"] == [2, 0, 1]
+
+        token = token_for(app, make_account(app, "live-program", Role.MANAGER, manages=[slug]))
+        answer = app.test_client().get(
+            f"/api/v1/reports/today?office={slug}&lang=en", headers=bearer(token)
+        )
+        assert answer.status_code == 200
+        body = answer.get_json()
+        assert (body["report"], body["office"], body["at"]) == (
+            "today",
+            slug,
+            "2026-11-25T09:00:00Z",
+        )
+        assert {t["key"]: t["rows"] for t in body["tables"]} == {
+            t.key: t.rows for t in expected.tables
+        }

@@ -10,14 +10,16 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import Column, Float, Integer, MetaData, Table, insert, select
+from sqlalchemy import Column, Float, Integer, MetaData, Table, func, insert, select, text
 
 from okienko.database import db
 from reports.ranks import Grouping, quantiles
-from reports.sql import interpolated, quantile
+from reports.sql import interpolated, quantile, snapshot
+from tests.helpers.apps import make_app
 
 QS = (0.5, 0.9)
 sample = Table("rank_sample", MetaData(), Column("k", Integer), Column("s", Float))
@@ -95,6 +97,54 @@ def test_no_rows_no_quantiles(any_app: Flask) -> None:
                 QS,
             )
             assert found == {"all": {}, "by_key": {}}
+        finally:
+            db.session.rollback()
+            sample.drop(db.engine)
+
+
+def test_sizes_that_are_not_the_rows_are_refused(
+    any_app: Flask, rows: list[tuple[int | None, float | None]]
+) -> None:
+    """Sizes counted from other rows (say, before a ticket was called) would pick other
+    groups' values: the statement counts its own rows and the mismatch is an error."""
+    durations = sum(1 for _k, s in rows if s is not None)
+    with any_app.app_context():
+        for wrong in (durations - 1, durations + 1):
+            with pytest.raises(RuntimeError, match="durations counted"):
+                quantiles(
+                    db.session(),
+                    select(sample.c.k, sample.c.s),
+                    {"all": Grouping("s", None, {None: wrong})},
+                    QS,
+                )
+            db.session.rollback()
+
+
+@pytest.fixture
+def pg_app(request: pytest.FixtureRequest, tmp_path: Path) -> Flask:
+    return make_app(request, tmp_path, "postgres")
+
+
+@pytest.mark.postgres
+def test_a_report_reads_one_read_only_snapshot_without_jit(pg_app: Flask) -> None:
+    """On PostgreSQL the counts and the quantiles are separate statements: a row committed
+    between them by another connection must not be seen (REPEATABLE READ)."""
+    with pg_app.app_context():
+        sample.create(db.engine)
+        try:
+            db.session.execute(insert(sample), [{"k": 1, "s": 1.0}])
+            db.session.commit()
+            with snapshot(db.session()) as session:
+                assert session.scalar(text("SHOW transaction_read_only")) == "on"
+                assert session.scalar(text("SHOW transaction_isolation")) == "repeatable read"
+                assert session.scalar(text("SHOW jit")) == "off"
+                before = session.scalar(select(func.count()).select_from(sample))
+                with db.engine.begin() as other:
+                    other.execute(insert(sample), [{"k": 2, "s": 2.0}])
+                assert session.scalar(select(func.count()).select_from(sample)) == before == 1
+            # After the report the session reads the database as it is, and may write again.
+            assert db.session.scalar(select(func.count()).select_from(sample)) == 2
+            assert db.session.scalar(text("SHOW transaction_read_only")) == "off"
         finally:
             db.session.rollback()
             sample.drop(db.engine)

@@ -7,13 +7,15 @@ again as JSON and redraws them in place.
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_time
-from flask import Response, jsonify, render_template
+from flask import Response, jsonify, render_template, send_file
 from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from admin.access import admin_required, managed_office
 from booking.models import Office
@@ -22,13 +24,14 @@ from queueing.display import event_stream
 from queueing.models import Role
 
 from .. import live
+from ..export import report_csv, report_xlsx
 from ..table import Report
 from .blueprint import bp
-from .pages import figure
+from .pages import FILE_TYPES, ascii_name, chart_data, figure
 
 
 def as_json(report: Report) -> dict[str, Any]:
-    """The report's figures, and each table's cells as the page shows them."""
+    """The report's figures, each table's cells as the page shows them, and its chart."""
     return {
         "name": report.name,
         "title": str(report.title),
@@ -41,6 +44,7 @@ def as_json(report: Report) -> dict[str, Any]:
                 ],
                 "rows": table.rows,
                 "cells": [[figure(row[c.key], c) for c in table.columns] for row in table.rows],
+                "chart": chart_data(table, "day"),
             }
             for table in report.tables
         ],
@@ -71,6 +75,29 @@ def today(slug: str) -> str:
 def today_figures(slug: str) -> Response:
     """The figures now, fetched by the page on each floor event."""
     response = jsonify(figures_now(managed_office(slug)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/o/<slug>/today.<any(csv, xlsx):extension>")
+@admin_required(Role.MANAGER)
+def today_download(slug: str, extension: str) -> Response:
+    """The figures now as a CSV or XLSX file, as the other reports download."""
+    office = managed_office(slug)
+    locale, now = str(get_locale()), utcnow()
+    report = live.today(db.session(), office, now, locale)
+    local = now.astimezone(ZoneInfo(office.timezone))
+    heading = [
+        (_("Office"), office.name_in(locale)),
+        (_("Figures as of"), local.strftime("%Y-%m-%d %H:%M:%S")),
+    ]
+    render = report_csv if extension == "csv" else report_xlsx
+    response = send_file(
+        io.BytesIO(render(report, heading, locale=locale)),
+        mimetype=FILE_TYPES[extension],
+        as_attachment=True,
+        download_name=f"today_{ascii_name(office.slug)}_{local:%Y-%m-%d_%H%M}.{extension}",
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 

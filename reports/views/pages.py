@@ -222,9 +222,14 @@ def build(entry: Entry, chosen: Selection) -> Report:
     return entry.build(db.session(), chosen.scope, chosen.period, locale=locale(), now=utcnow())
 
 
+def ascii_name(text: str) -> str:
+    """``text`` in ASCII letters, digits and - only, for a file's name."""
+    return re.sub(r"[^A-Za-z0-9-]+", "-", text).strip("-")
+
+
 def file_name(name: str, chosen: Selection, extension: str) -> str:
     """``visitors_<office>_<first>_<last>.xlsx``, in ASCII letters, digits, - and _ only."""
-    office = re.sub(r"[^A-Za-z0-9-]+", "-", chosen.office).strip("-") or ALL
+    office = ascii_name(chosen.office) or ALL
     return f"{name}_{office}_{chosen.period.first}_{chosen.period.last}.{extension}"
 
 

@@ -4,13 +4,27 @@
 "use strict";
 const COLOURS = ["#0b5cad", "#d9822b", "#1e7a3c", "#7a3ea1", "#b3261e", "#5b6470"];
 
+// A long name as lines of at most ``width`` characters (broken at spaces), as Chart.js
+// draws an array label: on a phone a service's full name would be cut at the edge.
+function wrapped(label, width) {
+  const lines = [];
+  for (const word of String(label).split(" ")) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last].length + word.length < width) lines[last] += " " + word;
+    else lines.push(word);
+  }
+  return lines.length > 1 ? lines : label;
+}
+
 function drawChart(canvas, spec, lang) {
   const number = new Intl.NumberFormat(lang, {maximumFractionDigits: 1});
   const shown = (value) => (value === null ? "—" : number.format(value) + (spec.unit === "%" ? " %" : ""));
   const values = spec.horizontal ? "x" : "y";
   const labels = spec.horizontal ? "y" : "x";
   if (spec.horizontal) {  // a bar per name: as tall as the names need
-    const rows = spec.labels.length * Math.max(1, spec.datasets.length);
+    // Room for a name on two lines where the chart is narrow (see ``wrapped``).
+    const long = spec.labels.some((label) => String(label).length > 16);
+    const rows = spec.labels.length * Math.max(long ? 2 : 1, spec.datasets.length);
     canvas.parentElement.style.height = `${Math.max(12, rows * 1.6 + 5)}rem`;
   }
   return new Chart(canvas, {
@@ -31,7 +45,16 @@ function drawChart(canvas, spec, lang) {
       maintainAspectRatio: false,
       indexAxis: labels,
       scales: {
-        [labels]: {stacked: spec.stacked, ticks: {autoSkip: true}},
+        [labels]: {
+          stacked: spec.stacked,
+          ticks: {
+            autoSkip: true,
+            // Names wrap to the chart's width, again when it is resized.
+            callback: spec.horizontal
+              ? function (value) { return wrapped(this.getLabelForValue(value), this.chart.width < 600 ? 16 : 40); }
+              : undefined,
+          },
+        },
         [values]: {
           stacked: spec.stacked,
           beginAtZero: true,

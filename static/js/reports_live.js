@@ -36,12 +36,27 @@
     body.replaceChildren.apply(body, rows);
   }
 
+  // The chart over a table (drawn first by reports.js) takes the new figures in place,
+  // without animating: it changes on every event of the floor.
+  function redrawChart(figures) {
+    var canvas = root.querySelector('canvas[data-chart-for="' + figures.key + '"]');
+    if (!canvas || !figures.chart || typeof Chart === "undefined") return;
+    var drawn = Chart.getChart(canvas);
+    if (!drawn) return;
+    drawn.data.labels = figures.chart.labels;
+    figures.chart.datasets.forEach(function (set, i) {
+      if (drawn.data.datasets[i]) drawn.data.datasets[i].data = set.data;
+    });
+    drawn.update("none");
+  }
+
   function draw(report) {
     report.tables.forEach(function (figures) {
       var shown = root.querySelector('[data-table="' + figures.key + '"]');
       if (!shown) return;
       if (shown.tagName === "TABLE") {
         drawTable(shown, figures);
+        redrawChart(figures);
         return;
       }
       shown.querySelectorAll("[data-cell]").forEach(function (cell) {
