@@ -36,7 +36,13 @@ class DeviceRefused(ValueError):
 
 
 def create_device(
-    session: Session, now: datetime, actor: StaffUser, office: Office, kind: DeviceKind, name: str
+    session: Session,
+    now: datetime,
+    actor: StaffUser,
+    office: Office,
+    kind: DeviceKind,
+    name: str,
+    shows: tuple[list[int], list[int]] = ([], []),
 ) -> tuple[Device, str]:
     """A new kiosk or display and its sign-in link (to show once: only its hash is kept).
 
@@ -53,6 +59,8 @@ def create_device(
         raise DeviceRefused("name", _l("A device of this kind has this name already."))
     device, token = new_device(office.id, kind, name)
     device.created_at = now
+    if kind == DeviceKind.DISPLAY:
+        device.shown_service_ids, device.shown_counter_ids = checked_shows(office, *shows)
     session.flush()
     record(
         session,
@@ -62,9 +70,55 @@ def create_device(
         "device",
         device.id,
         office_id=office.id,
-        after={"kind": kind, "name": name},
+        after={"kind": kind, "name": name} | (shows_of(device) if any(shows) else {}),
     )
     return device, device_link(token)
+
+
+def shows_of(device: Device) -> dict[str, list[int]]:
+    return {"services": device.shown_service_ids, "counters": device.shown_counter_ids}
+
+
+def checked_shows(
+    office: Office, service_ids: list[int], counter_ids: list[int]
+) -> tuple[list[int], list[int]]:
+    """The chosen services and counters, sorted; all must be the office's own."""
+    services = {s.id for s in office.services}
+    counters = {c.id for c in office.counters if c.retired_at is None}
+    if not set(service_ids) <= services:
+        raise DeviceRefused("services", _l("Choose services of this office."))
+    if not set(counter_ids) <= counters:
+        raise DeviceRefused("counters", _l("Choose counters of this office."))
+    return sorted(set(service_ids)), sorted(set(counter_ids))
+
+
+def set_shows(
+    session: Session,
+    now: datetime,
+    actor: StaffUser,
+    office: Office,
+    device: Device,
+    service_ids: list[int],
+    counter_ids: list[int],
+) -> None:
+    """What a lobby display shows: only these services and counters (none: all of them)."""
+    if device.kind != DeviceKind.DISPLAY or device.revoked_at is not None:
+        raise DeviceRefused("device", _l("Only a working lobby display shows a choice."))
+    before = shows_of(device)
+    device.shown_service_ids, device.shown_counter_ids = checked_shows(
+        office, service_ids, counter_ids
+    )
+    record(
+        session,
+        now,
+        actor,
+        "update",
+        "device",
+        device.id,
+        office_id=office.id,
+        before=before,
+        after=shows_of(device),
+    )
 
 
 def replace_link(

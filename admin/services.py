@@ -20,6 +20,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from booking.models import Booking, Office, Service
+from booking.offices import RESERVED_KEYS
 from booking.versions import touch
 from queueing.models import StaffUser, Ticket
 
@@ -58,7 +59,7 @@ def service_key(names: Mapping[str, str], taken: set[str]) -> str:
     )
     base = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[: KEY_LENGTH - 4] or "service"
     key, n = base, 2
-    while key in taken:
+    while key in taken or key in RESERVED_KEYS:
         key, n = f"{base}-{n}", n + 1
     return key
 

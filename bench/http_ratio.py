@@ -110,8 +110,8 @@ def prepare(url: str, folder: Path, share: float, tickets: int, seed: int) -> Ta
     from okienko.database import db
     from queueing.arrival import _issue
     from queueing.cli import replace_device, upsert_staff
-    from queueing.kiosk import status_serializer
     from queueing.models import DeviceKind, TicketKind
+    from queueing.status import status_serializer
 
     app = create_app(
         {

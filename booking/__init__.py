@@ -7,11 +7,13 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the resident's pages, the booking API, the commands and the date filters."""
+    from okienko.doctor import add_check
     from okienko.extensions import csrf
 
     from . import formatting
     from .api import api
     from .cli import register_cli
+    from .doctor import check_service_keys
     from .slots import clock_text
     from .views import bp
 
@@ -19,6 +21,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(api)
     register_cli(app)
+    add_check(app, check_service_keys)
     app.jinja_env.filters.update(
         local_datetime=formatting.local_datetime,
         local_time=formatting.local_time,

@@ -35,7 +35,7 @@ from .models import (
     OpeningHours,
     Service,
 )
-from .offices import office_by_slug
+from .offices import RESERVED_KEYS, office_by_slug
 from .slots import END_OF_DAY
 from .versions import touch
 
@@ -313,6 +313,10 @@ def _apply_services(
         key, prefix = entry.get("key"), str(entry.get("prefix", "")).upper()
         if not isinstance(key, str) or not key:
             raise OfficeConfigError(f"{where}: needs a key")
+        if key in RESERVED_KEYS:
+            raise OfficeConfigError(
+                f"{where}: '{key}' is the address of another page; pick another key"
+            )
         if len(prefix) != 1 or not prefix.isalpha() or prefix in prefixes:
             raise OfficeConfigError(
                 f"{where}: needs a key and a one-letter prefix unique in the office"

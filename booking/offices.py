@@ -7,6 +7,10 @@ from sqlalchemy.orm import Session
 
 from .models import Office, Service
 
+# Pages of an office's own under /o/<slug>/ (the public queue): never a service's key, or
+# that service's calendar at /o/<slug>/<key> would be out of reach.
+RESERVED_KEYS = frozenset({"queue"})
+
 
 def storable(text: str) -> bool:
     """Whether ``text`` can be in the database at all: PostgreSQL refuses NUL, and neither

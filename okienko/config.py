@@ -68,6 +68,16 @@ def from_environment(instance: Path) -> dict[str, Any]:
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "120 per minute"),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
         "API_BOOKING_RATE_LIMIT": os.environ.get("API_BOOKING_RATE_LIMIT", "20 per hour"),
+        # The public queue's state.json and stream (/o/SLUG/queue): the same answer for
+        # everyone, read by every viewer behind one address (an office's guest Wi-Fi, a
+        # carrier's NAT), so a limit of its own, above the API's.
+        "PUBLIC_QUEUE_RATE_LIMIT": os.environ.get("PUBLIC_QUEUE_RATE_LIMIT", "600 per minute"),
+        # Open public queue streams per process, per office and in all: each holds a
+        # connection (gunicorn's --worker-connections, 2000 in the README's setup).
+        "PUBLIC_QUEUE_STREAMS_PER_OFFICE": int(
+            os.environ.get("PUBLIC_QUEUE_STREAMS_PER_OFFICE", "300")
+        ),
+        "PUBLIC_QUEUE_STREAMS": int(os.environ.get("PUBLIC_QUEUE_STREAMS", "1000")),
         # Reverse proxies in front of the app; their X-Forwarded-For gives the client
         # address the rate limits count by.
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
@@ -91,8 +101,18 @@ def from_environment(instance: Path) -> dict[str, Any]:
         # administrators sooner, clerks (whose counter page is open all day) after a shift.
         "STAFF_IDLE_MINUTES": int(os.environ.get("STAFF_IDLE_MINUTES", "30")),
         "CLERK_IDLE_MINUTES": int(os.environ.get("CLERK_IDLE_MINUTES", "600")),
+        # A clerk's seat is freed, and a called ticket put back in line, after this long
+        # without a heartbeat from the open counter page (a browser closed or crashed).
+        "SEAT_LEASE_MINUTES": int(os.environ.get("SEAT_LEASE_MINUTES", "10")),
+        # The counter page marks a ticket waiting longer than this.
+        "LONG_WAIT_MINUTES": int(os.environ.get("LONG_WAIT_MINUTES", "20")),
         # How long a one-time link to set a password (a new account, a reset) works.
         "PASSWORD_RESET_HOURS": int(os.environ.get("PASSWORD_RESET_HOURS", "24")),
+        # The kiosk's pages after the start page go back to it after this long untouched,
+        # so the next resident does not find the last one's ticket or questions.
+        "KIOSK_RETURN_SECONDS": int(os.environ.get("KIOSK_RETURN_SECONDS", "60")),
+        # A kiosk without a printer (a tablet) shows the ticket and prints nothing by itself.
+        "KIOSK_PRINT_ON_LOAD": _bool("KIOSK_PRINT_ON_LOAD", True),
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
         "WTF_CSRF_TIME_LIMIT": None,

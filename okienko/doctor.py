@@ -382,6 +382,11 @@ def check_public_url(config: Mapping[str, Any]) -> Iterator[Finding]:
         yield Finding("public URL", OK, url)
 
 
+def add_check(app: Flask, check: Callable[[], Iterator[Finding]]) -> None:
+    """A feature's own check, added from its ``init_app``: the core knows no feature's tables."""
+    app.extensions.setdefault("okienko.doctor", []).append(check)
+
+
 def run_checks(app: Flask, workers: int | None = None) -> list[Finding]:
     config = app.config
     workers = workers if workers is not None else workers_from_environment()
@@ -394,6 +399,7 @@ def run_checks(app: Flask, workers: int | None = None) -> list[Finding]:
         lambda: check_scheduler(datetime.now(UTC)),
         lambda: check_scheduler_placement(config, workers),
         lambda: check_public_url(config),
+        *app.extensions.get("okienko.doctor", []),
     ]
     findings: list[Finding] = []
     for check in checks:

@@ -15,10 +15,11 @@ def init_app(app: Flask) -> None:
     """Bind the floor to the app: login, pages, the event broker, commands, listeners."""
     from okienko.database import db
 
-    from . import counter, display, kiosk, listeners, signin
+    from . import counter, display, kiosk, listeners, signin, status, walk_ins
     from .access import login_manager
     from .cli import register_cli
     from .events import Broker, RedisBroker, attach
+    from .public import bp as public_queue
 
     login_manager.init_app(app)
     if app.config.get("REDIS_URL"):
@@ -30,7 +31,9 @@ def init_app(app: Flask) -> None:
     app.extensions["queue_broker"] = broker
     with app.app_context():
         attach(db.engine, broker)
-    for blueprint in (kiosk.bp, kiosk.status_bp, counter.bp, display.bp, signin.bp):
+    for blueprint in (kiosk.bp, status.status_bp, counter.bp, display.bp, signin.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(walk_ins.bp)  # /counter/walk-ins: the kiosk's capacity switch
+    app.register_blueprint(public_queue)  # /o/<slug>/queue: the counters' public state
     register_cli(app)
     listeners.connect()

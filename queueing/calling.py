@@ -23,6 +23,7 @@ from okienko.database import UTCDateTime, rows_changed
 
 from . import events, tally
 from .models import (
+    AT_COUNTER,
     IN_LINE,
     AuditEntry,
     StaffUser,
@@ -37,14 +38,24 @@ from .refusals import CounterBusy, NoCounter, NotAllowed, TooSoon
 from .state import as_waiting, line, ticket_event
 
 
-def _counter(staff: StaffUser) -> Counter:
-    """The clerk's counter, locked until commit: a double click runs its actions in turn."""
-    if staff.counter is None:
+def _counter(staff: StaffUser, now: datetime) -> Counter:
+    """The clerk's counter, locked until commit: a double click runs its actions in turn.
+
+    An action renews the seat's lease as the page's heartbeat does: a clerk at work keeps
+    the seat even when the heartbeat fails (a proxy, a sleeping tab's timers).
+    """
+    counter = staff.counter
+    if counter is None:
         raise NoCounter()
     session = object_session(staff)
     if session is not None:
-        session.refresh(staff.counter, with_for_update=True)
-    return staff.counter
+        session.refresh(counter, with_for_update=True)
+        # Still seated? The seat_leases job frees a silent seat under the same lock.
+        session.refresh(staff, ["counter_id"])
+        if staff.counter_id != counter.id:
+            raise NoCounter()
+    staff.seat_seen_at = now
+    return counter
 
 
 # What a clerk does at the counter that shows it open in the load report.
@@ -118,7 +129,7 @@ def _claim(session: Session, ticket: Ticket, counter: Counter, now: datetime) ->
 
 def call_next(session: Session, staff: StaffUser, now: datetime) -> Ticket | None:
     """Call the next ticket for this counter by the priority rule; None if nobody waits."""
-    counter = _counter(staff)
+    counter = _counter(staff, now)
     if current_ticket(session, counter) is not None:
         raise CounterBusy()
     _check_cooldown(session, staff, counter, now)
@@ -136,7 +147,7 @@ def call_next(session: Session, staff: StaffUser, now: datetime) -> Ticket | Non
 
 def call_ticket(session: Session, staff: StaffUser, ticket: Ticket, now: datetime) -> Ticket:
     """Call a particular ticket, out of turn (or back from parking)."""
-    counter = _counter(staff)
+    counter = _counter(staff, now)
     if ticket.office_id != counter.office_id:
         raise NotAllowed()
     if ticket.target_counter_id not in (None, counter.id):
@@ -154,14 +165,14 @@ def call_ticket(session: Session, staff: StaffUser, ticket: Ticket, now: datetim
 
 
 def _at_my_counter(
-    staff: StaffUser, ticket: Ticket, *states: TicketStatus, phone: bool = False
+    staff: StaffUser, ticket: Ticket, now: datetime, *states: TicketStatus, phone: bool = False
 ) -> Counter:
     """The clerk's counter, if ``ticket`` is there in one of ``states``.
 
     A phone consultation can only be finished: parking, moving or calling it
     again would put a call nobody is in the lobby for on the display.
     """
-    counter = _counter(staff)
+    counter = _counter(staff, now)
     if ticket.counter_id != counter.id or ticket.status not in states:
         raise NotAllowed()
     if ticket.kind == TicketKind.PHONE and not phone:
@@ -171,7 +182,7 @@ def _at_my_counter(
 
 def recall(session: Session, staff: StaffUser, ticket: Ticket, now: datetime) -> Ticket:
     """Announce the ticket again."""
-    counter = _at_my_counter(staff, ticket, TicketStatus.CALLED)
+    counter = _at_my_counter(staff, ticket, now, TicketStatus.CALLED)
     _check_cooldown(session, staff, counter, now)
     ticket.calls += 1
     ticket.recalls += 1
@@ -181,7 +192,7 @@ def recall(session: Session, staff: StaffUser, ticket: Ticket, now: datetime) ->
 
 
 def start_serving(session: Session, staff: StaffUser, ticket: Ticket, now: datetime) -> Ticket:
-    _at_my_counter(staff, ticket, TicketStatus.CALLED)
+    _at_my_counter(staff, ticket, now, TicketStatus.CALLED)
     ticket.status = TicketStatus.SERVING
     ticket.serving_at = now
     ticket.served_by_id = staff.id
@@ -190,7 +201,7 @@ def start_serving(session: Session, staff: StaffUser, ticket: Ticket, now: datet
 
 
 def finish(session: Session, staff: StaffUser, ticket: Ticket, now: datetime) -> Ticket:
-    _at_my_counter(staff, ticket, TicketStatus.SERVING, TicketStatus.CALLED, phone=True)
+    _at_my_counter(staff, ticket, now, TicketStatus.SERVING, TicketStatus.CALLED, phone=True)
     if ticket.status == TicketStatus.CALLED:
         # Finished without a start: served from this call. A start from before parking or
         # a transfer would count the waiting in between as handling time.
@@ -206,7 +217,7 @@ def finish(session: Session, staff: StaffUser, ticket: Ticket, now: datetime) ->
 
 def no_show(session: Session, staff: StaffUser, ticket: Ticket, now: datetime) -> Ticket:
     """Close a ticket whose holder did not come after the office's number of calls."""
-    _at_my_counter(staff, ticket, TicketStatus.CALLED)
+    _at_my_counter(staff, ticket, now, TicketStatus.CALLED)
     if ticket.calls < staff.office.max_calls:
         raise NotAllowed()
     ticket.status = TicketStatus.NO_SHOW
@@ -217,13 +228,53 @@ def no_show(session: Session, staff: StaffUser, ticket: Ticket, now: datetime) -
 
 def park(session: Session, staff: StaffUser, ticket: Ticket, now: datetime) -> Ticket:
     """Set a ticket aside (e.g. the resident fetches a document) and free the counter."""
-    _at_my_counter(staff, ticket, TicketStatus.CALLED, TicketStatus.SERVING)
+    _at_my_counter(staff, ticket, now, TicketStatus.CALLED, TicketStatus.SERVING)
     ticket.status = TicketStatus.PARKED
     ticket.parked_at = now
     ticket.parks += 1
     ticket.calls = 0  # no-show counts the calls of the next turn; the audit keeps them all
     ticket.counter_id = None
     _log(session, staff, ticket, "park", now)
+    return ticket
+
+
+def phone_call_dropped(now: datetime) -> dict[str, Any]:
+    """What a phone consultation left unfinished at a freed counter becomes.
+
+    Never a place in line: nobody is in the lobby for it, and a call would show on the
+    display. It is closed and lets go of its booking (one ticket per booking), which so
+    shows in the counters' phone list again for another clerk to call the resident back.
+    """
+    return {
+        "status": TicketStatus.CANCELLED,
+        "closed_reason": "released",
+        "finished_at": now,
+        "counter_id": None,
+        "booking_id": None,
+    }
+
+
+def drop_phone_call(session: Session, staff: StaffUser, ticket: Ticket, now: datetime) -> Ticket:
+    """End the clerk's unfinished phone consultation as their counter is freed."""
+    counter = _at_my_counter(staff, ticket, now, *AT_COUNTER, phone=True)
+    if ticket.kind != TicketKind.PHONE:
+        raise NotAllowed()
+    held, booking_id = ticket.status.value, ticket.booking_id
+    for name, value in phone_call_dropped(now).items():
+        setattr(ticket, name, value)
+    session.add(
+        AuditEntry(
+            office_id=ticket.office_id,
+            staff_id=staff.id,
+            counter_id=counter.id,
+            ticket_id=ticket.id,
+            action="released",
+            detail={"held": held, "booking": booking_id},
+            at=now,
+        )
+    )
+    # The counter pages show the booking in the phone list again; the lobby has no call.
+    events.record(session, ticket.office_id, "update", ticket_event(ticket))
     return ticket
 
 
@@ -239,7 +290,7 @@ def transfer(
 
     It keeps its number and its place in time, so the resident does not queue again.
     """
-    _at_my_counter(staff, ticket, TicketStatus.CALLED, TicketStatus.SERVING)
+    _at_my_counter(staff, ticket, now, TicketStatus.CALLED, TicketStatus.SERVING)
     if (service is None) == (counter is None):
         raise NotAllowed()
     if service is not None and service.office_id != ticket.office_id:
@@ -284,7 +335,7 @@ def refuse(
     The reason is one of a fixed list, never free text. A booking behind the
     ticket is marked refused and its remaining counter time freed.
     """
-    _at_my_counter(staff, ticket, TicketStatus.CALLED, TicketStatus.SERVING)
+    _at_my_counter(staff, ticket, now, TicketStatus.CALLED, TicketStatus.SERVING)
     office = staff.office
     if reason not in admission.COUNTER_REASONS or not admission.regime_active(
         office, local_today(office, now)
@@ -342,7 +393,7 @@ def phone_call(session: Session, staff: StaffUser, booking: Booking, now: dateti
     It gets a numbered ticket like any visit, for the audit and the statistics,
     but it never waits in line and is never announced in the lobby.
     """
-    counter = _counter(staff)
+    counter = _counter(staff, now)
     if current_ticket(session, counter) is not None:
         raise CounterBusy()
     office = staff.office

@@ -13,6 +13,7 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     jsonify,
     redirect,
@@ -43,6 +44,7 @@ from .kiosk import floor_message
 from .models import StaffUser, Ticket, TicketStatus
 from .priority import eligible
 from .refusals import CounterBusy
+from .staff import keep_seat
 from .state import as_waiting, call_payload, line
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
@@ -109,7 +111,47 @@ def home() -> Any:
         counters=[c for c in office.counters if c.retired_at is None],  # retired: no seat
         services=office.services,
         form=ActionForm(),
+        now=now,
+        long_wait=timedelta(minutes=current_app.config["LONG_WAIT_MINUTES"]),
+        keep_seconds=heartbeat_seconds(),
+        waited=waited,
+        waiting_since=waiting_since,
+        long_wait_from=long_wait_from,
+        minutes=minutes,
+        stopwatch=stopwatch,
     )
+
+
+def heartbeat_seconds() -> int:
+    """How often the open page renews the seat: several times within a lease."""
+    return max(5, min(60, current_app.config["SEAT_LEASE_MINUTES"] * 60 // 4))
+
+
+def waited(ticket: Ticket, now: datetime) -> timedelta:
+    """From the ticket's issue to its first call (so far, if not called yet)."""
+    return (ticket.first_called_at or now) - ticket.issued_at
+
+
+def waiting_since(ticket: Ticket) -> datetime:
+    """Whence the line counts a ticket's wait: its arrival, or the booked time of an
+    appointment checked in early (its wait before that was its own choice)."""
+    return max(ticket.issued_at, ticket.queued_at)
+
+
+def long_wait_from(ticket: Ticket, long_wait: timedelta) -> datetime:
+    """When a wait in line becomes long: ``long_wait`` after ``waiting_since``."""
+    return waiting_since(ticket) + long_wait
+
+
+def minutes(delta: timedelta) -> int:
+    return max(0, int(delta.total_seconds() // 60))
+
+
+def stopwatch(delta: timedelta) -> str:
+    """A running time as the counter's timer shows it: 4:05, 1:02:09."""
+    seconds = max(0, int(delta.total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
 @bp.get("/line.json")
@@ -155,10 +197,23 @@ def seat() -> Any:
     try:
         with unit_of_work() as session:
             user.counter_id = counter.id
+            user.seat_seen_at = utcnow()  # the seat's lease starts; the page renews it
             events.record(session, user.office_id, "update", {})  # counters open changed
     except IntegrityError:
         return respond(_l("Another clerk is signed in at this counter."), 409)
     return redirect(url_for(".home"))
+
+
+@bp.post("/seat/keep")
+@staff_required
+def keep() -> Any:
+    """The open page's heartbeat: the clerk is still at the counter. ``seated`` false
+    once the seat was freed (the lease ran out while the page was asleep)."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    with unit_of_work() as session:
+        seated = keep_seat(session, staff(), utcnow())
+    return jsonify({"seated": seated})
 
 
 def leaving_ticket_behind() -> bool:

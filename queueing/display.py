@@ -6,7 +6,8 @@ import select
 import socket
 import ssl
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from flask import (
@@ -22,17 +23,81 @@ from flask import (
 )
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy.orm import Session
 
+from booking.models import Counter, Service
 from okienko.database import db
 
 from .access import device_required
 from .feed import feed_for, sse
-from .models import DeviceKind
+from .models import Device, DeviceKind
 
 bp = Blueprint("display", __name__, url_prefix="/display")
 
 HEARTBEAT_SECONDS = 15.0
 POLL_SECONDS = 1.0  # the longest a stream sleeps when no broker wakes it
+
+State = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What one display shows, when an office has several: None means everything.
+
+    ``services`` and ``counters`` filter the calls; ``lines`` are the services whose
+    waiting counts it shows (the chosen services, else those its counters serve).
+    """
+
+    services: frozenset[str] | None = None
+    counters: frozenset[int] | None = None
+    lines: frozenset[str] | None = None
+
+    def as_data(self) -> dict[str, list[Any] | None]:
+        """For the page's script, which filters the live events the same way."""
+        return {
+            "services": None if self.services is None else sorted(self.services),
+            "counters": None if self.counters is None else sorted(self.counters),
+            "lines": None if self.lines is None else sorted(self.lines),
+        }
+
+
+def shown_by(session: Session, device: Device) -> Shown:
+    """The device's chosen services and counters, each still one of its office's."""
+    services = [
+        s
+        for s in (session.get(Service, i) for i in device.shown_service_ids or [])
+        if s is not None and s.office_id == device.office_id
+    ]
+    counters = [
+        c
+        for c in (session.get(Counter, i) for i in device.shown_counter_ids or [])
+        if c is not None and c.office_id == device.office_id
+    ]
+    keys = frozenset(s.key for s in services) or None
+    served = frozenset(s.key for c in counters for s in c.services)
+    return Shown(
+        services=keys,
+        counters=frozenset(c.id for c in counters) or None,
+        lines=keys if keys is not None else (served if counters else None),
+    )
+
+
+def shown_state(state: State, shown: Shown) -> State:
+    """The office's display state cut down to what one display shows."""
+
+    def call_shown(call: dict[str, Any]) -> bool:
+        return (shown.services is None or call.get("service") in shown.services) and (
+            shown.counters is None or call.get("counter_id") in shown.counters
+        )
+
+    return state | {
+        "calls": [c for c in state.get("calls", []) if call_shown(c)],
+        "waiting": [
+            line
+            for line in state.get("waiting", [])
+            if shown.lines is None or line["service"] in shown.lines
+        ],
+    }
 
 
 def client_socket() -> socket.socket | None:
@@ -70,17 +135,24 @@ def client_gone(sock: socket.socket | None) -> bool:
         return True  # reset, or closed under us
 
 
-def stream_events(app: Any, office_id: int, last_id: int | None) -> Iterator[str]:
+def stream_events(
+    app: Any, office_id: int, last_id: int | None, shape: Callable[[State], State] | None = None
+) -> Iterator[str]:
     """The display's stream (also the clerk's live feed); call it in the request.
 
     It notes the request's connection, to stop as soon as the client hangs up.
+    ``shape`` cuts the first state down to one display's part (``shown_state``).
     """
     client = client_socket() if has_request_context() else None
-    return _stream(app, office_id, last_id, client)
+    return _stream(app, office_id, last_id, client, shape)
 
 
 def _stream(
-    app: Any, office_id: int, last_id: int | None, client: socket.socket | None
+    app: Any,
+    office_id: int,
+    last_id: int | None,
+    client: socket.socket | None,
+    shape: Callable[[State], State] | None = None,
 ) -> Iterator[str]:
     """The events, from the office's feed in this process (``queueing.feed``).
 
@@ -102,6 +174,8 @@ def _stream(
     # The page treats events after last_event_id as new: on a reconnect, the calls it
     # missed are replayed after the state and announced, not just listed.
     # Its id lets the browser's own reconnect resume after this snapshot.
+    if shape is not None:
+        state = shape(state)
     yield sse(state | {"last_event_id": last_id}, "state", newest)
     quiet_since = time.monotonic()
     while True:
@@ -136,14 +210,17 @@ def last_event_id() -> int | None:
 @device_required(DeviceKind.DISPLAY)
 def page() -> str:
     office = g.device.office
+    shown = shown_by(db.session(), g.device)
     # The screen and its announcements speak the office's language, whatever the
     # language of the browser the display happens to run in.
     with force_locale(office.language):
         announce = _("Ticket %(ticket)s, %(counter)s", ticket="{ticket}", counter="{counter}")
-        return render_template("queueing/display.html", office=office, announce=announce)
+        return render_template(
+            "queueing/display.html", office=office, announce=announce, shown=shown.as_data()
+        )
 
 
-def event_stream(office_id: int) -> Response:
+def event_stream(office_id: int, shape: Callable[[State], State] | None = None) -> Response:
     """The SSE response for an office's floor events, for displays and clerks alike."""
     db.session.remove()  # nothing of the request's session outlives the first byte
     response = Response(
@@ -151,6 +228,7 @@ def event_stream(office_id: int) -> Response:
             current_app._get_current_object(),  # type: ignore[attr-defined]
             office_id,
             last_event_id(),
+            shape,
         ),
         mimetype="text/event-stream",
     )
@@ -162,7 +240,8 @@ def event_stream(office_id: int) -> Response:
 @bp.get("/stream")
 @device_required(DeviceKind.DISPLAY)
 def stream() -> Response:
-    return event_stream(g.device.office_id)
+    shown = shown_by(db.session(), g.device)
+    return event_stream(g.device.office_id, lambda state: shown_state(state, shown))
 
 
 @bp.get("/state.json")
@@ -170,11 +249,12 @@ def stream() -> Response:
 def state() -> Response:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     office_id = g.device.office_id
+    shown = shown_by(db.session(), g.device)
     db.session.remove()  # the feed reads with its own session, shared by the screens
     first = feed_for(app, office_id).state(app.extensions["queue_broker"].latest(office_id))
     if first is None:
         abort(404)
     newest, body = first
-    response = jsonify(body | {"last_event_id": newest})
+    response = jsonify(shown_state(body, shown) | {"last_event_id": newest})
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+
+RANGE_STEP = 5  # minutes: a range's ends fall on this grid
 
 
 def handling_time(recent: Sequence[timedelta], planned: timedelta) -> timedelta:
@@ -35,3 +38,19 @@ def estimated_wait(
         if start < now + wait:
             wait += handling / open_counters
     return wait
+
+
+def wait_range(wait: timedelta, ahead: int) -> tuple[int, int]:
+    """``wait`` as a range of minutes to show a resident: 20 % either side, on a 5-minute grid.
+
+    A single figure reads like a promise the estimate cannot keep, and "about 0 min"
+    with people still ahead is plainly wrong: with anyone ahead the range starts at
+    1 minute at least, and it is always at least one step wide.
+    """
+    minutes = wait.total_seconds() / 60
+    low = math.floor(minutes * 0.8 / RANGE_STEP) * RANGE_STEP
+    if ahead > 0:
+        low = max(low, 1)
+    high = math.ceil(minutes * 1.2 / RANGE_STEP) * RANGE_STEP
+    next_step = (low // RANGE_STEP + 1) * RANGE_STEP
+    return low, max(high, next_step)

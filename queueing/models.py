@@ -214,6 +214,9 @@ class StaffUser(UserMixin, Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The counter the clerk sits at; unique, so two clerks never share one.
     counter_id: Mapped[int | None] = mapped_column(ForeignKey("counter.id"), unique=True)
+    # The seat is a lease: the open counter page renews it (a heartbeat); a seat not
+    # renewed for SEAT_LEASE_MINUTES is freed by the ``seat_leases`` job.
+    seat_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     office: Mapped[Office] = relationship()
     counter: Mapped[Counter | None] = relationship()
@@ -251,6 +254,10 @@ class Device(Model):
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A revoked device's link and sessions stop working; the row stays for the audit.
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A lobby display may show only some services and counters (several screens in one
+    # office): their ids; an empty list shows all of them.
+    shown_service_ids: Mapped[list[int]] = mapped_column(JSON, default=list, server_default="[]")
+    shown_counter_ids: Mapped[list[int]] = mapped_column(JSON, default=list, server_default="[]")
 
     office: Mapped[Office] = relationship()
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from booking import admission
-from booking.availability import local_today
+from booking.availability import local_today, schedule_for
 from booking.models import Booking, BookingStatus, Counter, Office, Service
+from booking.slots import opening_intervals
 
 from .estimate import estimated_wait, handling_time
 from .models import IN_LINE, StaffUser, Ticket, TicketKind, TicketStatus
@@ -250,7 +252,19 @@ def display_state(session: Session, office: Office, now: datetime) -> dict[str, 
         "calls": [call_payload(t) | {"status": t.status.value} for t in calls],
         "waiting": waiting_counts(session, office, now),
         "notices": floor_notices(office, local_today(office, now)),
+        "hours": hours_today(office, now),
     }
+
+
+def hours_today(office: Office, now: datetime) -> list[str]:
+    """Today's opening hours as the office's wall-clock times ("07:15–15:15"), for the
+    display's idle screen; none on a closed day."""
+    today = local_today(office, now)
+    zone = ZoneInfo(office.timezone)
+    return [
+        f"{start.astimezone(zone):%H:%M}–{end.astimezone(zone):%H:%M}"
+        for start, end in opening_intervals(schedule_for(office, today, today), today)
+    ]
 
 
 def floor_notices(office: Office, day: date) -> dict[str, list[str]]:

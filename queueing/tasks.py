@@ -1,4 +1,4 @@
-"""Scheduled work on the floor: no-shows and closing the day.
+"""Scheduled work on the floor: no-shows, closing the day and freeing abandoned seats.
 
 Each job looks at the state of the data, and claims a row before it acts, so a
 second scheduler started by mistake repeats no work.
@@ -21,6 +21,7 @@ from okienko.scheduler import job
 
 from .closing import close_all
 from .models import Ticket
+from .staff import release_stale_seats
 
 NO_SHOW_LOOKBACK = timedelta(days=14)  # a scheduler down for days still marks them
 
@@ -86,3 +87,11 @@ def mark_no_shows(session: Session, now: datetime, config: Mapping[str, Any]) ->
 @job("day_close", every=timedelta(minutes=5))
 def day_close(session: Session, now: datetime, config: Mapping[str, Any]) -> int:
     return close_all(session, now)
+
+
+@job("seat_leases", every=timedelta(minutes=1))
+def seat_leases(session: Session, now: datetime, config: Mapping[str, Any]) -> int:
+    """Free the seats whose counter page has gone silent (a browser closed or crashed):
+    the called ticket goes back to the line (a phone call to the phone list), and the
+    counter to another clerk."""
+    return release_stale_seats(session, now, timedelta(minutes=config["SEAT_LEASE_MINUTES"]))

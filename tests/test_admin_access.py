@@ -48,7 +48,8 @@ def _closure(office_id: int) -> int:
 
 
 def _device(office_id: int) -> int:
-    device, _token = new_device(office_id, DeviceKind.KIOSK, "Matrix kiosk")
+    # A lobby display: every device route takes one, and what it shows only a display has.
+    device, _token = new_device(office_id, DeviceKind.DISPLAY, "Matrix display")
     db.session.flush()
     return device.id
 

@@ -42,7 +42,14 @@ from queueing.models import AuditEntry, DeviceKind, Ticket, TicketKind, TicketSt
 from queueing.state import display_state
 from tests.helpers.admission import KIOSK_ADMITTED
 from tests.helpers.bookings import booking_of
-from tests.helpers.floor import ERROR_RE, SECRET, Clerk, device_link, signed_in_device
+from tests.helpers.floor import (
+    ERROR_RE,
+    SECRET,
+    Clerk,
+    device_link,
+    signed_in_device,
+    ticket_id_of,
+)
 from tests.helpers.forms import CSRF_RE, book_form, csrf_token, local_start, manage_token
 from tests.helpers.live_server import LiveServer
 from tests.helpers.mailbox import Mailbox, mail_sent, outbox
@@ -302,7 +309,7 @@ def test_the_online_answer_opens_a_day_before_and_a_refusal_frees_the_slot(
     assert "METHOD:CANCEL" in ics[0].get_content()
 
 
-def test_a_passing_online_answer_is_recorded_and_the_kiosk_still_asks(app: Flask) -> None:
+def test_a_passing_online_answer_today_counts_at_the_kiosk(app: Flask) -> None:
     token = book_bytom(app)
     booking = booking_of(app, token)
     client = app.test_client()
@@ -314,9 +321,13 @@ def test_a_passing_online_answer_is_recorded_and_the_kiosk_still_asks(app: Flask
     with time_machine.travel(warsaw(VISIT_DAY, "09:45"), tick=False):
         kiosk = signed_in_device(app, office=BYTOM)
         field = csrf_token(kiosk, "/kiosk/")
-        page = kiosk.post("/kiosk/check-in", data={"csrf_token": field, "code": booking.code})
-        assert page.status_code == 200 and QUESTION_RE.findall(page.get_data(as_text=True)) == KEYS
-    assert tickets(app) == []
+        response = kiosk.post("/kiosk/check-in", data={"csrf_token": field, "code": booking.code})
+        # Not asked again: the ticket at once, and the kiosk says why.
+        assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+        page = kiosk.get(response.headers["Location"]).get_data(as_text=True)
+        assert not QUESTION_RE.findall(page)
+        assert "You answered the admission questions online today" in page
+    assert len(tickets(app)) == 1
 
 
 # ---------------------------------------------------------------- at the kiosk
@@ -459,7 +470,7 @@ def checked_in(app: Flask, token: str) -> int:
     kiosk = signed_in_device(app, office=BYTOM)
     response = kiosk_check_in(kiosk, booking.code, {k: "no" for k in KEYS})
     assert response.status_code == 302
-    return int(response.headers["Location"].rsplit("/", 1)[1])
+    return ticket_id_of(response)
 
 
 def test_a_clerk_refuses_service_with_a_listed_reason_and_it_is_logged(app: Flask) -> None:
@@ -668,7 +679,7 @@ def test_every_listed_reason_refuses_at_the_counter(app: Flask, reason: str) -> 
         walked = kiosk.post(
             "/kiosk/walk-in/rozliczenia-mediow", data={"csrf_token": field, **KIOSK_ADMITTED}
         )
-        ticket_id = int(walked.headers["Location"].rsplit("/", 1)[1])
+        ticket_id = ticket_id_of(walked)
         clerk = Clerk(app, "anna", "Punkt obsługi 3", office=BYTOM)
         clerk.call_next()
         assert clerk.act(ticket_id, "refuse", reason=reason).status_code == 200

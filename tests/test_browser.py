@@ -287,6 +287,12 @@ def test_a_missing_contact_keeps_what_was_typed(
     assert box and error and 0 <= error["y"] - box["y"] < 120, (box, error)
     expect(page.locator("#name")).to_have_value(NAME)
     expect(page.locator("#language")).to_have_value("pl")
+    # On top, the error summary has the focus and links to the field.
+    summary = page.locator(".error-summary")
+    expect(summary).to_be_focused()
+    shown_in_polish(summary.locator("h2"), "There is a problem")
+    expect(summary.locator("a")).to_have_attribute("href", "#email")
+    checked(page)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Booking)) == 0
     assert smtp.messages == []

@@ -2,7 +2,8 @@
 
 Nothing is posted by hand: every form is filled and submitted as a resident does, from
 the office list on. The clock is fixed (time_machine, ticking) so the visits fall on known
-days whatever the real date; axe-core checks every page on the way.
+days whatever the real date; axe-core checks every page on the way, with WCAG 2.2's target
+size too, and a failed submit puts the focus on an error summary that links to each field.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +23,7 @@ from sqlalchemy import select
 
 from booking.models import Booking, BookingMode, BookingStatus
 from okienko.database import db
+from tests.helpers.admin_pages import SIZES, shots_folder
 from tests.helpers.page_checks import assert_accessible, assert_forms_send_each_field_once
 
 if TYPE_CHECKING:
@@ -61,12 +64,49 @@ def page(browser: Browser) -> Iterator[Page]:
     assert errors == [], errors
 
 
+# Off in axe-core by default: WCAG 2.2 AA's 24 px targets (radio buttons, links, buttons).
+WCAG22 = ("target-size",)
+
+
 def seen(page: Page) -> Page:
     """The page is loaded; axe-core finds nothing wrong, and no form sends a field twice."""
     page.wait_for_load_state()
-    assert_accessible(page)
+    assert_accessible(page, WCAG22)
     assert_forms_send_each_field_once(page)
     return page
+
+
+def looked_at(page: Page, shots: Path, name: str) -> None:
+    """``seen`` on a phone and on a desktop, with a screenshot of each; back to the phone."""
+    seen(page)
+    for size, (width, height) in SIZES.items():
+        page.set_viewport_size({"width": width, "height": height})
+        assert_accessible(page, WCAG22)
+        page.screenshot(path=shots / f"{name}-{size}.png", full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+
+
+def submit(page: Page, button: str, status: int) -> None:
+    """Clicks the form's button; the server answers ``status`` (422: sent back to correct)."""
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.get_by_role("button", name=button).click()
+    assert posted.value.status == status
+    page.wait_for_load_state()
+
+
+def error_links(page: Page) -> list[str]:
+    """The fields the focused error summary links to, in its order."""
+    summary = page.locator(".error-summary")
+    expect(summary).to_be_focused()
+    expect(summary.get_by_role("heading", level=2)).to_have_text("There is a problem")
+    expect(summary).to_have_attribute("role", "alert")
+    links = summary.get_by_role("link")
+    return [str(href) for href in links.evaluate_all("all => all.map(a => a.hash)")]
+
+
+def radio_ids(page: Page, question: int) -> list[str]:
+    inputs = page.locator(".declaration .question").nth(question).locator("input[type=radio]")
+    return [str(i) for i in inputs.evaluate_all("all => all.map(i => i.id)")]
 
 
 def answer_all(page: Page, answer: str, *, except_first: str | None = None) -> None:
@@ -80,6 +120,7 @@ def answer_all(page: Page, answer: str, *, except_first: str | None = None) -> N
 
 def pick_day(page: Page, day: str) -> None:
     """Clicks ``day`` in the calendar, turning to the next month when needed."""
+    expect(page.locator("table.calendar")).to_be_visible()  # not the page clicked from
     link = page.locator(f"table.calendar td.free a[href$='/{day}']")
     if not link.count():
         page.locator("a[rel=next]").click()
@@ -214,3 +255,143 @@ def test_a_refusal_at_booking_becomes_a_phone_consultation_by_clicking(
     booking = the_booking(app)
     assert booking.mode == BookingMode.PHONE and booking.phone == "+48601234567"
     assert booking.starts_at == local("2026-11-18", "11:00")
+
+
+def test_on_a_phone_a_failed_submit_shows_what_to_correct_then_the_visit_is_booked(
+    app: Flask, live_server: LiveServer, page: Page, clock: Any, tmp_path: Path
+) -> None:
+    shots = shots_folder(tmp_path)
+    page.goto(f"{live_server.url}/?lang=en")
+    looked_at(page, shots, "1-offices")
+    page.get_by_role("link", name=OFFICE).click()
+    looked_at(page, shots, "2-office")
+    page.get_by_role("link", name=SERVICE, exact=True).click()
+    looked_at(page, shots, "3-calendar")
+    pick_day(page, "2026-11-18")
+    looked_at(page, shots, "4-times")
+    click_time(page, "10:00")
+    expect(page.locator("h1")).to_have_text("Your details")
+    looked_at(page, shots, "5-details")
+    radios = page.locator("input[type=radio]")
+    expect(radios).to_have_count(8)
+    for index in range(8):  # WCAG 2.2's target size, on the phone
+        box = radios.nth(index).bounding_box()
+        assert box and box["width"] >= 24 and box["height"] >= 24, box
+
+    # A mistyped e-mail address, and two of the four questions left unanswered.
+    page.get_by_label("Full name").fill(NAME)
+    page.get_by_label("E-mail").fill("ewa.nowak@")
+    questions = page.locator(".declaration .question")
+    for index in (0, 1):
+        questions.nth(index).get_by_label("No", exact=True).check()
+    submit(page, "Book this time", 422)
+    assert error_links(page) == ["#email", f"#{radio_ids(page, 2)[0]}", f"#{radio_ids(page, 3)[0]}"]
+    expect(page.locator(".error-summary li").first).to_contain_text("E-mail: ")
+    expect(page.locator("#email")).to_have_attribute("aria-invalid", "true")
+    looked_at(page, shots, "6-details-errors")
+    expect(page.locator(".error-summary")).to_be_focused()  # still, after the resizes
+
+    # Everything typed is still there; each link takes the focus to its field.
+    expect(page.locator("#name")).to_have_value(NAME)
+    expect(page.locator("#email")).to_have_value("ewa.nowak@")
+    for index in (0, 1):
+        expect(questions.nth(index).get_by_label("No", exact=True)).to_be_checked()
+    page.locator(".error-summary a").first.click()
+    expect(page.locator("#email")).to_be_focused()
+    page.locator(".error-summary a").nth(1).click()
+    expect(page.locator(f"#{radio_ids(page, 2)[0]}")).to_be_focused()
+    expect(questions.nth(2).locator(".question-text")).to_be_in_viewport()
+
+    page.get_by_label("E-mail").fill(EMAIL)
+    for index in (2, 3):
+        questions.nth(index).get_by_label("No", exact=True).check()
+    page.get_by_role("button", name="Book this time").click()
+    expect(page.locator("h1")).to_have_text("Your visit is booked")
+    expect(page.locator(".error-summary")).to_have_count(0)
+    looked_at(page, shots, "7-confirmation")
+    booking = the_booking(app)
+    assert (booking.name, booking.email, booking.status) == (NAME, EMAIL, BookingStatus.BOOKED)
+    assert booking.starts_at == local("2026-11-18", "10:00")
+
+
+def test_the_pages_after_booking_and_their_failed_submits(
+    app: Flask, live_server: LiveServer, page: Page, clock: Any, tmp_path: Path
+) -> None:
+    shots = shots_folder(tmp_path)
+    manage = book_by_clicking(page, live_server.url, "2026-11-18", "10:00")
+    looked_at(page, shots, "manage")
+    page.get_by_role("link", name="Cancel the booking").click()
+    expect(page.locator("h1")).to_have_text("Cancel the booking?")
+    looked_at(page, shots, "cancel")
+    page.get_by_role("link", name="No, keep it").click()
+    page.get_by_role("link", name="Change the time").click()
+    looked_at(page, shots, "reschedule-calendar")
+    pick_day(page, "2026-11-19")
+    looked_at(page, shots, "reschedule-times")
+    page.get_by_role("link", name="Privacy notice").click()
+    looked_at(page, shots, "privacy")
+    page.get_by_role("link", name=OFFICE).click()
+    expect(page.locator(".controller-contact")).to_be_visible()
+    looked_at(page, shots, "privacy-office")
+    page.goto(f"{live_server.url}/o/bytom-zielna/raty-umorzenia/remote?lang=en")
+    looked_at(page, shots, "remote")
+
+    # The day before: the questions sent with one answer only, then a refusal.
+    clock.move_to(local("2026-11-17", "12:00"))
+    page.goto(manage)
+    page.get_by_role("link", name="Answer the admission questions").click()
+    looked_at(page, shots, "admission")
+    first_yes = page.locator(".declaration .question").first.get_by_label("Yes", exact=True)
+    first_yes.check()
+    submit(page, "Send the answers", 422)
+    assert error_links(page) == [f"#{radio_ids(page, index)[0]}" for index in (1, 2, 3)]
+    expect(first_yes).to_be_checked()
+    looked_at(page, shots, "admission-errors")
+    answer_all(page, "No", except_first="Yes")
+    page.get_by_role("button", name="Send the answers").click()
+    expect(page.locator("h1")).to_have_text("Please do not come in person")
+    expect(page.locator(".remote-channels .department")).to_be_visible()
+    looked_at(page, shots, "refused")
+
+    # A phone number too short for a phone consultation: said next to the field, kept.
+    page.get_by_label("Phone").fill("60")
+    submit(page, "Turn it into a phone consultation", 422)
+    assert error_links(page) == ["#phone"]
+    expect(page.locator("#phone")).to_have_value("60")
+    expect(page.locator("#phone")).to_have_attribute("aria-invalid", "true")
+    looked_at(page, shots, "refused-phone-error")
+    assert the_booking(app).status == BookingStatus.REFUSED
+
+    # Back in person a week later: the questions skipped once, then answered.
+    page.get_by_role("link", name=re.compile("^Choose a new time from")).click()
+    pick_day(page, "2026-11-25")
+    click_time(page, "10:00")
+    expect(page.locator("h1")).to_have_text("Admission check")
+    seen(page)
+    submit(page, "Send the answers", 422)
+    assert error_links(page) == [f"#{radio_ids(page, index)[0]}" for index in range(4)]
+    looked_at(page, shots, "rebook-questions-errors")
+    answer_all(page, "No")
+    page.get_by_role("button", name="Send the answers").click()
+    expect(page.locator(".flash")).to_contain_text("Your booking has been moved.")
+    seen(page)
+    assert the_booking(app).starts_at == local("2026-11-25", "10:00")
+
+
+def test_a_cancel_that_fails_puts_the_focus_on_why(
+    app: Flask, live_server: LiveServer, page: Page, clock: Any
+) -> None:
+    book_by_clicking(page, live_server.url, "2026-11-18", "10:00")
+    page.get_by_role("link", name="Cancel the booking").click()
+    # Meanwhile the booking is cancelled in another tab.
+    other = page.context.new_page()
+    other.goto(page.url)
+    other.get_by_role("button", name="Yes, cancel the booking").click()
+    expect(other.locator("h1")).to_have_text("This booking is cancelled")
+
+    page.get_by_role("button", name="Yes, cancel the booking").click()
+    expect(page.locator("h1")).to_have_text("This booking is cancelled")
+    error = page.locator("main > .flash-error[role=alert]")
+    expect(error).to_contain_text("This booking has been cancelled or has already taken place.")
+    expect(error).to_be_focused()
+    seen(page)

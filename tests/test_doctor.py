@@ -339,6 +339,27 @@ def test_public_url(request: pytest.FixtureRequest, tmp_path: Path, url: str, st
     assert statuses(app, "public URL") == {status}
 
 
+# --------------------------------------------------------------------- service keys
+
+
+def test_a_service_keyed_like_another_page(request: pytest.FixtureRequest, tmp_path: Path):
+    """A service keyed "queue" from before the public queue page took /o/SLUG/queue."""
+    app = doctor_app(request, tmp_path)
+    assert statuses(app, "service keys") == {OK}
+    with app.app_context():
+        db.session.execute(
+            text(
+                "UPDATE service SET key = 'queue' WHERE key = 'raty' AND office_id = "
+                "(SELECT id FROM office WHERE slug = 'koszalin-zbm')"
+            )
+        )
+        db.session.commit()
+    [finding] = findings(app, "service keys")
+    assert finding.status == PROBLEM
+    assert "office koszalin-zbm: service 'queue' cannot be booked" in finding.message
+    assert "UPDATE service SET key = 'queue-2'" in finding.fix
+
+
 # ---------------------------------------------------------------------- the command
 
 

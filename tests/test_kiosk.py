@@ -80,3 +80,52 @@ def test_after_a_ticket_the_kiosk_returns_to_the_offices_language(app: Flask, cl
     page = kiosk.get(f"/kiosk/ticket/{walk_in(kiosk)}").get_data(as_text=True)
     done = re.search(r'<a class="button big" href="([^"]+)">Done</a>', page).group(1)
     assert '<html lang="pl">' in kiosk.get(html.unescape(done)).get_data(as_text=True)
+
+
+def test_only_the_first_view_of_a_ticket_prints_it(app: Flask, clock: Any) -> None:
+    """A new ticket opens with ?print=1; its language links and a plain reload do not print."""
+    kiosk = signed_in_device(app)
+    response = take_number(kiosk)
+    assert response.headers["Location"].endswith("?print=1")
+    first = kiosk.get(response.headers["Location"]).get_data(as_text=True)
+    assert "data-print-on-load" in first
+    links = re.findall(r'<nav class="langs"[^>]*>(.*?)</nav>', first, re.S)[0]
+    assert "print" not in links and "?lang=cs" in links
+    ticket_id = walk_in(kiosk)
+    for again in (f"/kiosk/ticket/{ticket_id}", f"/kiosk/ticket/{ticket_id}?lang=cs"):
+        assert "data-print-on-load" not in kiosk.get(again).get_data(as_text=True)
+    app.config["KIOSK_PRINT_ON_LOAD"] = False  # a kiosk without a printer
+    page = kiosk.get(f"/kiosk/ticket/{ticket_id}?print=1").get_data(as_text=True)
+    assert "data-print-on-load" not in page
+
+
+def test_the_kiosk_settings_come_from_the_environment(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from okienko.config import from_environment
+
+    defaults = from_environment(tmp_path)
+    assert (defaults["KIOSK_RETURN_SECONDS"], defaults["KIOSK_PRINT_ON_LOAD"]) == (60, True)
+    monkeypatch.setenv("KIOSK_RETURN_SECONDS", "45")
+    monkeypatch.setenv("KIOSK_PRINT_ON_LOAD", "0")
+    config = from_environment(tmp_path)
+    assert (config["KIOSK_RETURN_SECONDS"], config["KIOSK_PRINT_ON_LOAD"]) == (45, False)
+
+
+def test_the_countdown_is_one_sentence_to_translate() -> None:
+    """The number sits inside one message, where each language's word order puts it."""
+    from pathlib import Path
+
+    from babel.messages.extract import extract_from_file
+
+    macros = Path(__file__).parent.parent / "templates/queueing/kiosk_macros.html"
+    ids = {m[1] for m in extract_from_file("jinja2", str(macros))}
+    assert "Back to the start in %(seconds)s s" in ids
+    assert "Back to the start in" not in ids
+
+
+def test_the_countdown_shows_the_seconds_in_the_sentence(app: Flask, clock: Any) -> None:
+    kiosk = signed_in_device(app)
+    page = kiosk.get(f"/kiosk/ticket/{walk_in(kiosk)}").get_data(as_text=True)
+    shown = " ".join(re.search(r'id="return-home"[^>]*>(.*?)</p>', page, re.S).group(1).split())
+    assert shown == 'Back to the start in <span id="countdown-seconds">60</span> s'

@@ -13,7 +13,7 @@ from typing import Any
 import time_machine
 from flask import Flask
 
-from queueing.kiosk import status_serializer
+from queueing.status import status_serializer
 from tests.helpers.floor import (
     NOW,
     Clerk,
@@ -104,7 +104,12 @@ def test_phone_status_page_follows_the_ticket(app: Flask, clock: Any) -> None:
         "status": "waiting",
         "ahead": 1,
         "wait_minutes": 30,
+        "wait_range": [20, 40],
+        "next": False,
         "counter": None,
+        "calls": 0,
+        "called_at": None,
+        "closed": False,
     }
     ok(clerk.call_next())
     ok(clerk.act(first, "finish"))

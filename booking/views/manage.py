@@ -23,7 +23,7 @@ from ..formatting import local_datetime
 from ..forms import ConfirmForm, DeclarationForm, answers, with_declaration
 from ..models import Booking, BookingStatus
 from ..qr import qr_png, qr_svg, ticket_payload
-from ..refusals import Refusal
+from ..refusals import PhoneNeeded, Refusal
 from .blueprint import bp
 from .limits import over_booking_limit
 from .lookups import get_booking
@@ -118,8 +118,7 @@ def phone(token: str) -> Any:
     try:
         number = normalize_phone(typed, booking.office.country) if typed else ""
     except ContactError as exc:
-        flash(str(exc.message), "error")
-        return phone_page(booking, token, typed), 422
+        return phone_page(booking, token, typed, str(exc.message)), 422
     if over_booking_limit():
         return phone_page(booking, token, typed), 429
     now = utcnow()
@@ -127,6 +126,8 @@ def phone(token: str) -> Any:
         with unit_of_work() as session:
             to_phone(session, booking, number or None, now)
             notifications.booking_to_phone(session, booking, token, now)
+    except PhoneNeeded as exc:
+        return phone_page(booking, token, typed, str(exc.message)), exc.status
     except Refusal as exc:
         flash(str(exc.message), "error")
         return phone_page(booking, token, typed), exc.status
@@ -134,12 +135,21 @@ def phone(token: str) -> Any:
     return redirect(url_for(".manage", token=token))
 
 
-def phone_page(booking: Booking, token: str, typed: str) -> str:
-    """The page the phone form was sent from, again, with the number as it was typed."""
+def phone_page(booking: Booking, token: str, typed: str, error: str | None = None) -> str:
+    """The page the phone form was sent from, again, with the number as it was typed and
+    ``error``, what is wrong with it, next to it and in the page's error summary."""
     if booking.status != BookingStatus.REFUSED:
+        if error:
+            flash(error, "error")
         return manage(token)
     page, _status = refused_page(
-        booking.office, booking.service, booking.starts_at, booking, token, typed_phone=typed
+        booking.office,
+        booking.service,
+        booking.starts_at,
+        booking,
+        token,
+        typed_phone=typed,
+        phone_error=error,
     )
     return page
 

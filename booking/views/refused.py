@@ -23,11 +23,12 @@ def refused_page(
     token: str | None = None,
     form: Any = None,
     typed_phone: str | None = None,
+    phone_error: str | None = None,
 ) -> tuple[str, int]:
     """Shown for a declaration refused while booking, and for a refused booking's link.
 
     A phone consultation is offered while the visit's time lasts; ``typed_phone`` is
-    the number sent for one, shown again with the page.
+    the number sent for one, shown again with the page and ``phone_error`` if it was wrong.
     """
     now = utcnow()
     rebook_day = (
@@ -46,6 +47,7 @@ def refused_page(
         form=form,
         phone_form=ConfirmForm(),
         typed_phone=typed_phone,
+        phone_error=phone_error,
         rebook_day=rebook_day,
         can_phone=start + timedelta(minutes=service.duration_minutes) > now,
         now=now,

@@ -5,11 +5,19 @@
   var callsList = document.getElementById("calls");
   var waitingList = document.getElementById("waiting");
   var notices = document.getElementById("notices");
+  var idleNotices = document.getElementById("idle-notices");
+  var hours = document.getElementById("hours");
   var connection = document.getElementById("connection");
+  var stale = document.getElementById("stale");
   var lang = root.dataset.lang;
   var announceTemplate = root.dataset.announce;
   var waitTemplate = root.dataset.wait;
-  var calls = [];          // newest first
+  // This screen's part of the office (several displays in one lobby): null shows all.
+  var shown = JSON.parse(root.dataset.shown || "{}");
+  var timeFormat = new Intl.DateTimeFormat(document.documentElement.lang,
+    { hour: "2-digit", minute: "2-digit", timeZone: root.dataset.timezone });
+  var SHOWN_CALLS = 8;
+  var calls = [];          // newest first: {id, ticket, counter, at, status}
   var stateId = 0;         // events up to this id are already in the last state
   var lastId = -1;         // the newest event this page has seen (0: none yet), to resume from
   var lastSeen = Date.now();
@@ -17,6 +25,7 @@
   var pollTimer = null;
   var failures = 0;
   var audio = null;
+  var live = false;        // the stream is open, or the last poll answered
 
   function text(tag, cls, value) {
     var el = document.createElement(tag);
@@ -25,52 +34,102 @@
     return el;
   }
 
-  function renderCalls(freshId) {
+  function callShown(call) {
+    return (!shown.services || shown.services.indexOf(call.service) >= 0) &&
+      (!shown.counters || shown.counters.indexOf(call.counter_id) >= 0);
+  }
+
+  function asCall(data) {
+    return { id: data.ticket_id, ticket: data.ticket, counter: data.counter, at: data.at,
+      status: data.status || "called" };
+  }
+
+  function clockTime(iso) {
+    var at = iso ? new Date(iso) : null;
+    return at && !isNaN(at) ? timeFormat.format(at) : "";
+  }
+
+  // Each region shrinks its own text (--fit) until nothing in it is cut off.
+  function fit() {
+    Array.prototype.forEach.call(root.children, function (region) {
+      var scale = 1;
+      region.style.setProperty("--fit", "1");
+      while (scale > 0.5 && (region.scrollHeight > region.clientHeight + 1 ||
+          region.scrollWidth > region.clientWidth + 1)) {
+        scale -= 0.05;
+        region.style.setProperty("--fit", scale.toFixed(2));
+      }
+    });
+  }
+
+  // Idle when no resident is being called or served: hours, notices and counts instead.
+  function render(freshId) {
     callsList.replaceChildren();
-    calls.slice(0, 6).forEach(function (call, index) {
+    calls.slice(0, SHOWN_CALLS).forEach(function (call, index) {
       var li = document.createElement("li");
-      li.className = "call" + (index === 0 ? " newest" : "") + (call.id === freshId ? " blink" : "");
+      var state = call.status === "called" ? " current" : (call.status === "serving" ? "" : " done");
+      li.className = "call" + state + (index === 0 ? " newest" : "") + (call.id === freshId ? " blink" : "");
       li.dataset.ticket = call.ticket;
       li.append(text("span", "call-ticket", call.ticket), text("span", "call-arrow", "→"),
-        text("span", "call-counter", call.counter || ""));
+        text("span", "call-counter", call.counter || ""), text("span", "call-time", clockTime(call.at)));
       callsList.append(li);
     });
+    var busy = calls.some(function (c) { return c.status === "called" || c.status === "serving"; });
+    root.classList.toggle("idle-mode", !busy);
+    fit();
   }
 
   function renderWaiting(waiting) {
     if (!waiting) return;
     waitingList.replaceChildren();
     waiting.forEach(function (line) {
+      if (shown.lines && shown.lines.indexOf(line.service) < 0) return;
       var li = document.createElement("li");
+      li.dataset.service = line.service;
       var name = line.names[document.documentElement.lang] || line.names[lang] || line.names.en || line.service;
-      li.append(text("span", "prefix", line.prefix), text("span", "", " " + name + " "),
+      li.append(text("span", "prefix", line.prefix), text("span", "name", name),
         text("strong", "count", String(line.waiting)));
       if (line.waiting && line.wait_minutes !== null && line.wait_minutes !== undefined) {
-        li.append(text("span", "estimate", waitTemplate.replace("{minutes}", line.wait_minutes)));
+        li.append(text("span", "estimate", line.wait_minutes > 0 ?
+          waitTemplate.replace("{minutes}", line.wait_minutes) : root.dataset.noWait));
       }
       waitingList.append(li);
     });
+    fit();
   }
 
-  function renderNotices(all) {
-    notices.replaceChildren();
+  function renderNotices(all, openHours) {
     var list = (all && (all[document.documentElement.lang] || all[lang] || all.en)) || [];
-    list.forEach(function (line) { notices.append(text("p", "notice", line)); });
+    notices.replaceChildren();
+    idleNotices.replaceChildren();
+    list.forEach(function (line) {
+      notices.append(text("p", "notice", line));
+      idleNotices.append(text("p", "notice", line));
+    });
+    notices.hidden = !list.length;
+    if (openHours) hours.textContent = openHours.length ? openHours.join(", ") : root.dataset.closed;
+    fit();
   }
 
   function seen(id) {
     if (id > lastId) lastId = id;
   }
 
+  function setLive(on) {
+    live = on;
+    root.classList.toggle("stale-mode", !on);
+    stale.hidden = on;
+    fit(); // the banner takes room from the calls
+  }
+
   function applyState(state) {
     stateId = state.last_event_id || 0;
     seen(stateId);
-    calls = state.calls.filter(function (c) { return c.counter; }).map(function (c) {
-      return { id: c.ticket_id, ticket: c.ticket, counter: c.counter };
-    });
-    renderCalls(null);
+    calls = state.calls.filter(function (c) { return c.counter && callShown(c); }).map(asCall);
+    render(null);
     renderWaiting(state.waiting);
-    renderNotices(state.notices);
+    renderNotices(state.notices, state.hours);
+    setLive(true);
   }
 
   function chime() {
@@ -123,18 +182,27 @@
     lastSeen = Date.now();
     renderWaiting(data.waiting);
     if (id && id <= stateId) return; // replayed and already in the state
+    if (!callShown(data)) return;    // another display's part of the office
     calls = calls.filter(function (c) { return c.id !== data.ticket_id; });
-    calls.unshift({ id: data.ticket_id, ticket: data.ticket, counter: data.counter });
-    renderCalls(data.ticket_id);
+    calls.unshift(asCall(data));
+    render(data.ticket_id);
     chime();
     setTimeout(function () { speak(data); }, 800);
   }
 
   function onUpdate(event) {
     lastSeen = Date.now();
-    seen(Number(event.lastEventId || 0));
+    var id = Number(event.lastEventId || 0);
+    seen(id);
     var data = JSON.parse(event.data || "{}");
     renderWaiting(data.waiting);
+    if (id && id <= stateId) return;
+    // A called ticket now served, finished or sent back: no longer a current call.
+    var call = calls.filter(function (c) { return c.id === data.ticket_id; })[0];
+    if (call && data.status && call.status !== data.status) {
+      call.status = data.status;
+      render(null);
+    }
   }
 
   function stopPolling() {
@@ -143,16 +211,21 @@
 
   function poll() {
     fetch(root.dataset.state, { cache: "no-store", credentials: "same-origin" })
-      .then(function (r) { return r.json(); })
+      .then(function (r) {
+        if (!r.ok) throw new Error(r.status);
+        return r.json();
+      })
       .then(function (state) {
         var known = {};
         calls.forEach(function (c) { known[c.id] = true; });
-        var fresh = state.calls.filter(function (c) { return c.counter && !known[c.ticket_id]; });
+        var fresh = state.calls.filter(function (c) {
+          return c.counter && c.status === "called" && !known[c.ticket_id] && callShown(c);
+        });
         applyState(state);
-        if (fresh.length) { chime(); speak(fresh[0]); renderCalls(fresh[0].ticket_id); }
+        if (fresh.length) { chime(); speak(fresh[0]); render(fresh[0].ticket_id); }
         lastSeen = Date.now();
       })
-      .catch(function () { connection.hidden = false; });
+      .catch(function () { connection.hidden = false; setLive(false); });
   }
 
   function startPolling() {
@@ -176,6 +249,8 @@
     source.onerror = function () {
       failures += 1;
       connection.hidden = false;
+      // Until the stream or a poll answers again, the calls shown may be out of date.
+      if (!pollTimer) setLive(false);
       // An HTTP error closes the stream for good (no retry): poll at once. Otherwise the
       // browser retries by itself; after three failures in a row, poll meanwhile.
       if (source.readyState === EventSource.CLOSED || failures >= 3) {
@@ -186,16 +261,36 @@
     };
   }
 
+  window.addEventListener("offline", function () { connection.hidden = false; setLive(false); });
+  window.addEventListener("online", function () { connect(); });
+  window.addEventListener("resize", fit);
+
   // Watchdog: the stream sends a ping at least every 15 s; silence means a dead connection.
   setInterval(function () {
-    if (!pollTimer && Date.now() - lastSeen > 40000) { lastSeen = Date.now(); connect(); }
+    if (!pollTimer && Date.now() - lastSeen > 40000) {
+      lastSeen = Date.now();
+      connection.hidden = false;
+      setLive(false);
+      connect();
+    }
   }, 5000);
 
+  // Today's hours and notices change at midnight, also on a display that never reconnects.
   setInterval(function () {
-    document.getElementById("clock").textContent =
-      new Date().toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit" });
-  }, 1000);
+    fetch(root.dataset.state, { cache: "no-store", credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (state) { if (state) renderNotices(state.notices, state.hours); })
+      .catch(function () { /* the stream's own handling shows a lost connection */ });
+  }, 600000);
 
-  window.okienkoDisplay = { connect: connect, startPolling: startPolling };
+  // The office's time, whatever time zone the TV itself was set to.
+  function tick() {
+    document.getElementById("clock").textContent = timeFormat.format(new Date());
+  }
+  tick();
+  setInterval(tick, 1000);
+
+  window.okienkoDisplay = { connect: connect, startPolling: startPolling, fit: fit };
+  render(null);
   connect();
 })();

@@ -13,6 +13,22 @@
   var starting = false;
   var CAMERA_SECONDS = 60; // a public camera is not left running when nobody scans
 
+  // The on-screen keypad types into the real field: a kiosk has no keyboard.
+  var keypad = document.getElementById("keypad");
+  if (keypad) {
+    keypad.addEventListener("click", function (event) {
+      var key = event.target.closest("[data-key]");
+      if (!key) return;
+      var value = input.value;
+      if (key.dataset.key === "back") value = value.slice(0, -1);
+      else if (key.dataset.key === "clear") value = "";
+      else if (value.length < input.maxLength) value += key.dataset.key;
+      input.value = value;
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+      input.focus(); // a USB scan afterwards still lands in the field
+    });
+  }
+
   // Keep the field focused so a scan always lands in it, unless a button is being used.
   setInterval(function () {
     if (document.activeElement === document.body || !document.activeElement) input.focus();

@@ -20,8 +20,8 @@ from booking.cli import find_office
 from booking.models import Counter, Office, Service
 from okienko.database import db
 from queueing.cli import replace_device, upsert_staff
-from queueing.kiosk import status_serializer
 from queueing.models import AuditEntry, DeviceKind, Ticket
+from queueing.status import status_serializer
 from tests.helpers.admission import ADMITTED, KIOSK_ADMITTED
 from tests.helpers.forms import csrf_token
 
@@ -81,7 +81,9 @@ def error_of(response: Any) -> str:
 
 def ticket_id_of(response: Any) -> int:
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
-    return int(re.fullmatch(r".*/kiosk/ticket/(\d+)", response.headers["Location"]).group(1))
+    return int(
+        re.fullmatch(r".*/kiosk/ticket/(\d+)(?:\?print=1)?", response.headers["Location"]).group(1)
+    )
 
 
 def take_number(kiosk: FlaskClient, service: str = "raty") -> Any:

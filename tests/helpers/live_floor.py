@@ -459,7 +459,8 @@ class Stream:
 
 def ticket_id(walk_in: requests.Response) -> int:
     """The id of the ticket a walk-in answer redirects to."""
-    return int(walk_in.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    path = walk_in.headers["Location"].split("?", 1)[0]  # /kiosk/ticket/<id>?print=1
+    return int(path.rstrip("/").rsplit("/", 1)[1])
 
 
 class Kiosk:
