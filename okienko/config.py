@@ -114,6 +114,11 @@ def from_environment(instance: Path) -> dict[str, Any]:
         # A kiosk without a printer (a tablet) shows the ticket and prints nothing by itself.
         "KIOSK_PRINT_ON_LOAD": _bool("KIOSK_PRINT_ON_LOAD", True),
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # A response sends the session cookie only when the session changed. Sent with
+        # every response, a request that left with an older cookie (a favicon, a stream
+        # reconnecting) would put back what a newer one changed, such as the language.
+        # Devices renew their long session once a day instead (queueing.access).
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 64 * 1024,

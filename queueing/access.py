@@ -84,6 +84,7 @@ def sign_in_device(token: str) -> Device | None:
         session["device_key"] = device.token_hash[:16]
         # A kiosk starts in its office's language; each resident may switch.
         session["lang"] = device.office.language
+        session["renewed"] = utcnow().date().isoformat()
         session.permanent = True
     return device
 
@@ -127,6 +128,14 @@ def note_seen(device: Device, now: datetime) -> None:
         db.session.commit()
 
 
+def renew_signin(now: datetime) -> None:
+    """Push a device's sign-in expiry forward, once a day: a kiosk or a display runs for
+    months, and the session cookie is sent again only when the session changes."""
+    today = now.date().isoformat()
+    if session.get("renewed") != today:
+        session["renewed"] = today
+
+
 def device_required(kind: DeviceKind) -> Callable[..., Any]:
     """The page is for a signed-in device of ``kind``; ``g.device`` is set."""
 
@@ -137,7 +146,9 @@ def device_required(kind: DeviceKind) -> Callable[..., Any]:
             if device is None or device.kind != kind or device.revoked_at is not None:
                 abort(403)
             g.device = device
-            note_seen(device, utcnow())
+            now = utcnow()
+            note_seen(device, now)
+            renew_signin(now)
             return view(*args, **kwargs)
 
         return wrapper

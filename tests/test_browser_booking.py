@@ -395,3 +395,38 @@ def test_a_cancel_that_fails_puts_the_focus_on_why(
     expect(error).to_contain_text("This booking has been cancelled or has already taken place.")
     expect(error).to_be_focused()
     seen(page)
+
+
+# The contrast of an element's text against the first opaque background behind it (WCAG).
+CONTRAST = """el => {
+  const rgb = c => c.match(/[\\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => {
+    const ch = v => (v /= 255) <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    return 0.2126 * ch(r) + 0.7152 * ch(g) + 0.0722 * ch(b);
+  };
+  let back = el;
+  while (back && rgb(getComputedStyle(back).backgroundColor)[3] === 0) back = back.parentElement;
+  const bg = back ? rgb(getComputedStyle(back).backgroundColor) : [255, 255, 255];
+  const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(bg)].sort((x, y) => y - x);
+  return (a + 0.05) / (b + 0.05);
+}"""
+
+
+@pytest.mark.parametrize(
+    ("lang", "service"),
+    [("cs", "Volné městské byty"), ("pl", "Wolne mieszkania miejskie"), ("en", "Vacant city flats")],
+)
+def test_a_calendar_of_mostly_closed_days_is_readable(
+    live_server: LiveServer, page: Page, clock: Any, lang: str, service: str
+) -> None:
+    """Plzeň opens on Mondays and Wednesdays only: most days of its calendar are
+    unavailable, and each must still be readable (it measured 2.38:1 in light grey)."""
+    page.goto(f"{live_server.url}/?lang={lang}")
+    page.get_by_role("link", name="Kontaktní místo pro bydlení Plzeň").click()
+    page.get_by_role("link", name=service, exact=True).click()
+    closed = page.locator("table.calendar td.full")
+    expect(page.locator("table.calendar td.free").first).to_be_visible()
+    assert closed.count() >= 15
+    assert min(closed.evaluate_all(f"all => all.map({CONTRAST})")) >= 4.5
+    expect(page.locator("html")).to_have_attribute("lang", lang)
+    seen(page)  # axe-core: contrast, heading order, names, target size

@@ -9,6 +9,7 @@ Koszalin's demo office on Wednesday 25 November 2026 (open 07:15-15:15 local, UT
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -225,3 +226,44 @@ def test_staff_login_is_rate_limited_and_starts_a_new_session(app: Flask) -> Non
         data={"csrf_token": csrf_token(nul, "/login"), "username": "a\0b", "password": "y"},
     )
     assert answer.status_code == 400
+
+
+def session_cookie(client: Any) -> str | None:
+    cookie = client.get_cookie("session")
+    return cookie.value if cookie is not None else None
+
+
+def test_a_request_sent_with_an_older_cookie_does_not_undo_a_language_switch(
+    app: Flask, clock: Any
+) -> None:
+    """A kiosk page's favicon or stream can leave with the cookie from before a resident
+    switched the language; answered after the switch, it must not bring the old one back."""
+    kiosk = app.test_client()
+    kiosk.get(device_link(app, DeviceKind.KIOSK, "Kiosk 1"))
+    kiosk.get("/kiosk/")  # the first page keeps a CSRF token in the session
+    before_switch = session_cookie(kiosk)
+    assert kiosk.get("/kiosk/").headers.get("Set-Cookie") is None  # nothing changed
+    assert "session=" in kiosk.get("/kiosk/?lang=en").headers["Set-Cookie"]
+    after_switch = session_cookie(kiosk)
+    assert after_switch != before_switch
+
+    kiosk.set_cookie("session", before_switch or "")
+    late = kiosk.get("/favicon.ico")  # left before the switch, answered after it
+    assert late.status_code == 404 and late.headers.get("Set-Cookie") is None
+    kiosk.set_cookie("session", after_switch or "")
+    page = kiosk.get("/kiosk/")
+    assert page.status_code == 200 and b'<html lang="en"' in page.data
+
+
+def test_a_device_stays_signed_in_for_months(app: Flask, clock: Any) -> None:
+    """A kiosk's sign-in is renewed once a day, though the session cookie is sent again
+    only when the session changes."""
+    kiosk = app.test_client()
+    kiosk.get(device_link(app, DeviceKind.KIOSK, "Kiosk 1"))
+    kiosk.get("/kiosk/")
+    for _ in range(4):
+        clock.shift(timedelta(days=25))  # each time within the cookie's 31 days
+        renewed = kiosk.get("/kiosk/")
+        assert renewed.status_code == 200
+        assert "session=" in renewed.headers["Set-Cookie"]
+        assert kiosk.get("/kiosk/").headers.get("Set-Cookie") is None  # once a day
