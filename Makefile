@@ -36,7 +36,7 @@ translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po |
 
 translations: $(MO)
 
-# Extract new strings and merge them into the pl/cs catalogues.
+# Extract new strings and merge them into the pl/cs/uk catalogues.
 messages: $(RUN_STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -c TRANSLATORS: -o translations/messages.pot --no-location --sort-output .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete

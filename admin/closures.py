@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-import holidays
 from sqlalchemy.orm import Session
 
 from booking.availability import hours_rules
+from booking.holidays import holiday_names
 from booking.models import Closure, Office
 from booking.slots import rules_on
 from booking.versions import touch
@@ -80,23 +80,6 @@ def delete_closure(
     session.flush()
     touch(session, office.id)
     record(session, now, actor, "delete", "closure", closure.id, office_id=office.id, before=before)
-
-
-def holiday_names(office: Office, years: range, locale: str) -> dict[date, str]:
-    """The country's public holidays, named in ``locale`` where the package has it, else in
-    the office's language, else the country's own (never the server's locale)."""
-    country = holidays.country_holidays(office.country)
-    wanted = [
-        code
-        for lang in (locale, office.language)
-        for code in (lang, f"{lang}_US", f"{lang}_{office.country}")
-    ]
-    language = next((c for c in wanted if c in country.supported_languages), None)
-    language = language or country.default_language
-    found = holidays.country_holidays(
-        office.country, subdiv=office.subdivision, years=list(years), language=language
-    )
-    return dict(found.items())
 
 
 @dataclass(frozen=True)

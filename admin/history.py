@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from booking.formatting import local_datetime
 from booking.models import Counter, Department, Office, Service
-from okienko.i18n import localized
+from okienko.i18n import date_locale, localized
 
 from .models import ChangeLog
 
@@ -245,7 +245,7 @@ def when(instant: datetime, office: Office | None) -> str:
     """In the office's local time; in UTC, said so, when the page is not one office's."""
     if office is not None:
         return local_datetime(instant, office, "short")
-    return f"{format_datetime(instant, 'short', tzinfo=UTC, locale=_locale())} UTC"
+    return f"{format_datetime(instant, 'short', tzinfo=UTC, locale=date_locale())} UTC"
 
 
 class Reader:

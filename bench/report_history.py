@@ -58,17 +58,51 @@ class Kind(NamedTuple):
 
 
 SERVICES = {
-    "najem": Kind("N", 15, 9, {"pl": "Najem lokali", "cs": "Nájem bytů", "en": "Tenancy"}),
-    "raty": Kind("R", 30, 14, {"pl": "Raty", "cs": "Splátky", "en": "Instalments"}),
-    "zaswiadczenie": Kind(
-        "C", 15, 4.5, {"pl": "Zaświadczenia", "cs": "Potvrzení", "en": "Certificates"}
+    "najem": Kind(
+        "N",
+        15,
+        9,
+        {"pl": "Najem lokali", "cs": "Nájem bytů", "en": "Tenancy", "uk": "Оренда житла"},
     ),
-    "media": Kind("M", 15, 7, {"pl": "Media", "cs": "Energie", "en": "Utility bills"}),
-    "zamiana": Kind("Z", 30, 16, {"pl": "Zamiana", "cs": "Výměna bytu", "en": "Flat exchange"}),
-    "lokale": Kind("L", 15, 10, {"pl": "Lokale", "cs": "Byty", "en": "Flats to move into"}),
-    "volne-byty": Kind("A", 15, 12, {"pl": "Wolne", "cs": "Volné byty", "en": "Vacant flats"}),
-    "jak-ziskat-byt": Kind("B", 30, 15, {"pl": "Jak", "cs": "Jak získat byt", "en": "Getting"}),
-    "zmena-registrace": Kind("D", 15, 8, {"pl": "Zmiana", "cs": "Změna", "en": "Changes"}),
+    "raty": Kind(
+        "R", 30, 14, {"pl": "Raty", "cs": "Splátky", "en": "Instalments", "uk": "Розстрочка"}
+    ),
+    "zaswiadczenie": Kind(
+        "C",
+        15,
+        4.5,
+        {"pl": "Zaświadczenia", "cs": "Potvrzení", "en": "Certificates", "uk": "Довідки"},
+    ),
+    "media": Kind(
+        "M",
+        15,
+        7,
+        {"pl": "Media", "cs": "Energie", "en": "Utility bills", "uk": "Комунальні послуги"},
+    ),
+    "zamiana": Kind(
+        "Z",
+        30,
+        16,
+        {"pl": "Zamiana", "cs": "Výměna bytu", "en": "Flat exchange", "uk": "Обмін квартири"},
+    ),
+    "lokale": Kind(
+        "L",
+        15,
+        10,
+        {"pl": "Lokale", "cs": "Byty", "en": "Flats to move into", "uk": "Квартири для заселення"},
+    ),
+    "volne-byty": Kind(
+        "A",
+        15,
+        12,
+        {"pl": "Wolne", "cs": "Volné byty", "en": "Vacant flats", "uk": "Вільні квартири"},
+    ),
+    "jak-ziskat-byt": Kind(
+        "B", 30, 15, {"pl": "Jak", "cs": "Jak získat byt", "en": "Getting", "uk": "Як отримати"}
+    ),
+    "zmena-registrace": Kind(
+        "D", 15, 8, {"pl": "Zmiana", "cs": "Změna", "en": "Changes", "uk": "Зміни"}
+    ),
 }
 POLISH = (("raty", 3), ("najem", 3), ("media", 3), ("zaswiadczenie", 2), ("lokale", 2))
 CZECH = (("volne-byty", 5), ("jak-ziskat-byt", 3), ("zmena-registrace", 2))

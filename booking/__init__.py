@@ -28,6 +28,7 @@ def init_app(app: Flask) -> None:
         local_date=formatting.local_date,
         month_name=formatting.month_name,
         local_day=formatting.local_day,
+        day_halves=formatting.day_halves,
         phone=formatting.phone,
         localized=formatting.in_locale,
         clock=clock_text,

@@ -33,6 +33,8 @@ DEFAULT_QUESTIONS: list[tuple[str, dict[str, str]]] = [
             "cs": "Máte příznaky infekčního onemocnění (např. horečku, kašel, dušnost)?",
             "en": "Do you have symptoms of an infectious disease (e.g. fever, cough, "
             "shortness of breath)?",
+            "uk": "Чи маєте ви симптоми інфекційного захворювання (напр. підвищену температуру, "
+            "кашель, задишку)?",
         },
     ),
     (
@@ -41,6 +43,7 @@ DEFAULT_QUESTIONS: list[tuple[str, dict[str, str]]] = [
             "pl": "Czy odbywasz obowiązkową izolację lub kwarantannę?",
             "cs": "Jste v povinné izolaci nebo karanténě?",
             "en": "Are you in mandatory isolation or quarantine?",
+            "uk": "Чи перебуваєте ви на обов’язковій ізоляції або карантині?",
         },
     ),
     (
@@ -49,6 +52,8 @@ DEFAULT_QUESTIONS: list[tuple[str, dict[str, str]]] = [
             "pl": "Czy mieszkasz z osobą poddaną obowiązkowej izolacji lub kwarantannie?",
             "cs": "Žijete s osobou, která je v povinné izolaci nebo karanténě?",
             "en": "Do you live with someone who is in mandatory isolation or quarantine?",
+            "uk": "Чи проживаєте ви з особою, яка перебуває на обов’язковій ізоляції "
+            "або карантині?",
         },
     ),
     (
@@ -60,6 +65,8 @@ DEFAULT_QUESTIONS: list[tuple[str, dict[str, str]]] = [
             "nemocnou nebo poslanou do izolace?",
             "en": "In the last 7 days, have you been in contact with someone suspected of "
             "infection, ill, or sent to isolation?",
+            "uk": "Чи контактували ви протягом останніх 7 днів з особою, підозрюваною на "
+            "зараження, хворою або направленою на ізоляцію?",
         },
     ),
 ]
@@ -76,6 +83,10 @@ DEFAULT_NOTICES: dict[str, list[str]] = {
     "en": [
         "Enter only with a mask covering your nose and mouth.",
         "Disinfect your hands on entering the building, with or without disposable gloves.",
+    ],
+    "uk": [
+        "Вхід лише в масці, що закриває ніс і рот.",
+        "Після входу до будівлі продезінфікуйте руки – навіть якщо ви в одноразових рукавичках.",
     ],
 }
 

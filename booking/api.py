@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
-from flask_babel import get_locale
+from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
+from flask_babel import get_locale, refresh
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
@@ -20,18 +22,21 @@ from okienko.tokens import hash_token
 from okienko.transaction import unit_of_work
 
 from . import admission, notifications
-from .availability import availability, local_today
+from .availability import availability, hours_rules, local_today, schedule_for
 from .bookings import Contact, cancel_booking, create_booking
-from .cache import app_cache, etag, window_key
+from .cache import app_cache, cached_first_free, etag, first_free_key, window_key
 from .codes import normalize_code
 from .declaration import Wanted, declare
 from .forms import ContactForm
+from .holidays import holiday_names
 from .models import AdmissionQuestion, Booking, BookingMode, Office, Service
 from .offices import office_by_slug, service_by_key
 from .openapi import spec
 from .refusals import Refusal, SlotTaken
+from .slots import clock_text, opening_intervals
 from .times import iso, parse_start
 from .versions import all_versions, office_at_version, service_at_version
+from .views.calendar import closures_between
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 limiter.limit(lambda: current_app.config["API_RATE_LIMIT"])(api)
@@ -39,6 +44,8 @@ limiter.limit(lambda: current_app.config["API_RATE_LIMIT"])(api)
 MAX_RANGE_DAYS = 62
 # The calendar looks a day around the range in UTC: keep clear of date.min and date.max.
 FIRST_DAY, LAST_DAY = date.min + timedelta(days=2), date.max - timedelta(days=2)
+HOURS_DAYS, MAX_HOURS_DAYS = 14, 60  # the office's actual hours: days ahead, default and most
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 BOOKING_FIELDS = {
     "office": str,
     "service": str,
@@ -68,21 +75,28 @@ def _no_store(response: Response) -> Response:
 
 
 def revalidated(
-    key: tuple[Any, ...], build: Callable[[], Any], *, by_language: bool = False
+    key: tuple[Any, ...],
+    build: Callable[[], Any],
+    *,
+    by_language: bool = False,
+    kept: bool = True,
 ) -> Response:
     """A public read that clients and proxies may keep but must check every time.
 
     ``key`` names the answer (an office's version, what was asked, the locale of a
     localized one): a client holding its ETag gets a 304 before anything is built;
-    otherwise the JSON comes from the worker's cache, or ``build`` makes it. No
-    max-age: what was free a minute ago may be taken now, and a stale time costs the
-    resident a refused booking; a 304 costs a request and a small query.
+    otherwise the JSON comes from the worker's cache (unless not ``kept``), or ``build``
+    makes it. No max-age: what was free a minute ago may be taken now, and a stale time
+    costs the resident a refused booking; a 304 costs a request and a small query.
     """
     tag = etag(key)
     if request.if_none_match.contains_weak(tag):
         response = Response(status=304)
     else:
-        body = app_cache().get(("json", *key), lambda: jsonify(build()).get_data())
+        if kept:
+            body = app_cache().get(("json", *key), lambda: jsonify(build()).get_data())
+        else:
+            body = jsonify(build()).get_data()
         response = Response(body, mimetype="application/json")
     response.set_etag(tag)
     response.headers["Cache-Control"] = "no-cache"
@@ -92,7 +106,8 @@ def revalidated(
 
 
 @api.errorhandler(ApiError)
-def _api_error(exc: ApiError) -> tuple[Response, int]:
+def api_error(exc: ApiError) -> tuple[Response, int]:
+    """The JSON error; the floor's /api/v1 blueprint (``queueing.api``) answers with it too."""
     return json_error(exc.status, exc.error, exc.message, **exc.extra)
 
 
@@ -154,7 +169,7 @@ def remote_json(office: Office, service: Service, locale: str) -> dict[str, Any]
     }
 
 
-def service_json(service: Service, locale: str) -> dict[str, Any]:
+def service_json(service: Service, locale: str, version: int, now: datetime) -> dict[str, Any]:
     return {
         "key": service.key,
         "name": service.name(locale),
@@ -162,6 +177,84 @@ def service_json(service: Service, locale: str) -> dict[str, Any]:
         "duration_minutes": service.duration_minutes,
         "documents": service.documents_for(locale),
         "bookable_online": service.bookable_online,
+        "next_free_start": next_free_start(service, version, now),
+    }
+
+
+def next_free_start(service: Service, version: int, now: datetime) -> str | None:
+    """The earliest free start (``availability.first_free_start``): the day the office page
+    and the calendar show first, and what the kiosk offers instead of a ticket. From the
+    cache the office page fills; ``version`` must have been read before the office."""
+    if not service.bookable_online:
+        return None
+    start = cached_first_free(db.session(), service.office, version, service, now)
+    return None if start is None else iso(start)
+
+
+def local_clock(instant: datetime, day: date, zone: ZoneInfo) -> str:
+    """``instant`` as the wall time of ``day``: midnight after it is "24:00"."""
+    local = instant.astimezone(zone)
+    return "24:00" if local.date() > day else local.strftime("%H:%M")
+
+
+def intervals_json(
+    intervals: list[tuple[datetime, datetime]], day: date, zone: ZoneInfo
+) -> list[dict[str, str]]:
+    return [
+        {
+            "opens": local_clock(start, day, zone),
+            "closes": local_clock(end, day, zone),
+            "opens_at": iso(start),
+            "closes_at": iso(end),
+        }
+        for start, end in intervals
+    ]
+
+
+def hours_json(office: Office, first: date, days: int, locale: str) -> dict[str, Any]:
+    """The office's usual week and its actual hours, holidays and closures from ``first``
+    on, as the calendar and the floor compute them (``availability.schedule_for``)."""
+    last = first + timedelta(days=days - 1)
+    zone = ZoneInfo(office.timezone)
+    schedule = schedule_for(office, first, last)
+    holidays = holiday_names(office, range(first.year, last.year + 1), locale)
+    usual = sorted((r for r in hours_rules(office) if not r.dated), key=lambda r: r.opens)
+    answer_days = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        hours = opening_intervals(schedule, day)
+        answer_days.append(
+            {
+                "date": day.isoformat(),
+                "weekday": WEEKDAYS[day.weekday()],
+                "open": bool(hours),
+                "hours": intervals_json(hours, day, zone),
+                "holiday": holidays.get(day),
+                "closures": [
+                    {
+                        "from": None if c.starts is None else clock_text(c.starts),
+                        "to": None if c.ends is None else clock_text(c.ends),
+                        "note": c.reason,
+                    }
+                    for c in closures_between(office, day, day)
+                ],
+            }
+        )
+    return {
+        "office": office.slug,
+        "timezone": office.timezone,
+        "week": [
+            {
+                "weekday": name,
+                "hours": [
+                    {"opens": clock_text(r.opens), "closes": clock_text(r.closes)}
+                    for r in usual
+                    if r.weekday == number
+                ],
+            }
+            for number, name in enumerate(WEEKDAYS)
+        ],
+        "days": answer_days,
     }
 
 
@@ -179,11 +272,19 @@ def booking_json(booking: Booking, locale: str) -> dict[str, Any]:
     }
 
 
+def speaking_for(office: Office) -> Office:
+    """Answers about ``office`` are in its language unless the request asks for one
+    (``okienko.i18n.select_locale``): Plzeň's voice bot asks nothing and gets Czech."""
+    g.office_language = office.language
+    refresh()  # the locale may have been chosen already, before the office was known
+    return office
+
+
 def find_office(slug: str) -> Office:
     office = office_by_slug(db.session(), slug)
     if office is None:
         raise ApiError(404, "unknown_office", _l("There is no such office."))
-    return office
+    return speaking_for(office)
 
 
 def find_office_at_version(slug: str) -> tuple[Office, int]:
@@ -191,6 +292,7 @@ def find_office_at_version(slug: str) -> tuple[Office, int]:
     found = office_at_version(db.session(), slug)
     if found is None:
         raise ApiError(404, "unknown_office", _l("There is no such office."))
+    speaking_for(found[0])
     return found
 
 
@@ -200,6 +302,7 @@ def find_service_at_version(slug: str, key: str) -> tuple[Office, Service, int]:
     if found is None:
         find_service(find_office(slug), key)  # the 404 that says which of the two is unknown
         raise ApiError(404, "unknown_service", _l("This office has no such service."))
+    speaking_for(found[0])
     return found
 
 
@@ -223,12 +326,27 @@ def parse_day(name: str, default: date) -> date:
         ) from None
 
 
+def parse_days() -> int:
+    text = request.args.get("days")
+    if text is None:
+        return HOURS_DAYS
+    if not re.fullmatch(r"[0-9]{1,3}", text) or not 1 <= int(text) <= MAX_HOURS_DAYS:
+        raise ApiError(
+            400,
+            "invalid_parameter",
+            _l("days must be a whole number from 1 to %(most)d.", most=MAX_HOURS_DAYS),
+            field="days",
+        )
+    return int(text)
+
+
 def find_booking(code: str) -> Booking:
     token = request.headers.get("X-Booking-Token", "")
     booking = db.session.scalar(select(Booking).where(Booking.code == normalize_code(code)[:16]))
     # One answer for a wrong code and a wrong token: nothing to learn by guessing.
     if booking is None or not token or booking.manage_token_hash != hash_token(token):
         raise ApiError(404, "unknown_booking", _l("No booking matches this code and token."))
+    speaking_for(booking.office)
     return booking
 
 
@@ -249,12 +367,15 @@ def offices() -> Response:
 @api.get("/offices/<slug>")
 def office(slug: str) -> Response:
     office, version = find_office_at_version(slug)
-    locale = str(get_locale())
+    locale, now = str(get_locale()), utcnow()
     return revalidated(
-        ("office", office.id, version, locale),
+        # Bookings and cancellations raise the version; the rest of now is first_free_key.
+        ("office", office.id, version, locale, *first_free_key(office, now)),
         lambda: {
             **office_json(office),
-            "services": [service_json(s, locale) for s in office.services if s.bookable_online],
+            "services": [
+                service_json(s, locale, version, now) for s in office.services if s.bookable_online
+            ],
             "admission": admission_json(office, locale),
         },
         by_language=True,
@@ -264,10 +385,24 @@ def office(slug: str) -> Response:
 @api.get("/offices/<slug>/services")
 def services(slug: str) -> Response:
     office, version = find_office_at_version(slug)
-    locale = str(get_locale())
+    locale, now = str(get_locale()), utcnow()
     return revalidated(
-        ("services", office.id, version, locale),
-        lambda: [service_json(s, locale) for s in office.services if s.bookable_online],
+        ("services", office.id, version, locale, *first_free_key(office, now)),
+        lambda: [
+            service_json(s, locale, version, now) for s in office.services if s.bookable_online
+        ],
+        by_language=True,
+    )
+
+
+@api.get("/offices/<slug>/hours")
+def hours(slug: str) -> Response:
+    office, version = find_office_at_version(slug)
+    days = parse_days()
+    locale, today = str(get_locale()), local_today(office, utcnow())
+    return revalidated(
+        ("hours", office.id, version, locale, today, days),
+        lambda: hours_json(office, today, days, locale),
         by_language=True,
     )
 

@@ -226,3 +226,22 @@ def nearest_free(
         if len(starts) >= count and (not gaps or abs(starts[count - 1] - around) < min(gaps)):
             break
     return sorted(starts[:count])
+
+
+def window_days(office: Office, now: datetime) -> tuple[date, date]:
+    """The local days the calendar offers now: today to the day of the latest start."""
+    latest = booking_window(office, now)[1]
+    return local_today(office, now), latest.astimezone(ZoneInfo(office.timezone)).date()
+
+
+def first_free_start(
+    session: Session, office: Office, service: Service, now: datetime
+) -> datetime | None:
+    """The earliest start a resident can book now; None if the booking window has none.
+
+    One ``availability`` over the whole window (one query for its held cells), so the
+    day of this start is the first day the calendar marks free.
+    """
+    first, last = window_days(office, now)
+    free = availability(session, office, service, first, last, now)
+    return next((starts[0] for _day, starts in sorted(free.items()) if starts), None)

@@ -20,7 +20,7 @@ from cachetools import LRUCache
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from .availability import availability, booking_window
+from .availability import availability, booking_window, first_free_start, window_days
 from .models import Office, Service
 from .slots import align_up
 
@@ -120,3 +120,19 @@ def free_times(
         ),
     )
     return {day: list(starts) for day, starts in held}
+
+
+def first_free_key(office: Office, now: datetime) -> tuple[Any, ...]:
+    """What of ``now`` decides ``first_free_start``: the booking window's days and its
+    bounds on the grid (``window_key``), so a key moves once per cell, not every second."""
+    first, last = window_days(office, now)
+    return (first, last, *window_key(office, now, first, last))
+
+
+def cached_first_free(
+    session: Session, office: Office, version: int, service: Service, now: datetime
+) -> datetime | None:
+    """``first_free_start`` from the cache, as ``free_times``: ``version`` must have been
+    read before ``office``."""
+    key = ("first-free", office.id, version, service.id, *first_free_key(office, now))
+    return app_cache().get(key, lambda: first_free_start(session, office, service, now))

@@ -20,7 +20,7 @@ import holidays
 import phonenumbers
 from sqlalchemy.orm import Session
 
-from okienko.i18n import LANGUAGES
+from okienko.i18n import LANGUAGES, REQUIRED_LANGUAGES
 
 from .admission import DEFAULT_NOTICES, DEFAULT_QUESTIONS
 from .file_values import OfficeConfigError, fits, storable_texts, tables, whole_number, words
@@ -80,7 +80,7 @@ def _texts(value: Any, where: str) -> dict[str, Any]:
 def _complete(value: Any, where: str) -> dict[str, Any]:
     """Texts a resident reads at the door or in a refusal: every language must be there."""
     texts = _texts(value, where)
-    missing = [lang for lang in LANGUAGES if not texts.get(lang)]
+    missing = [lang for lang in REQUIRED_LANGUAGES if not texts.get(lang)]
     if missing:
         raise OfficeConfigError(f"{where}: missing the {', '.join(missing)} text")
     return texts

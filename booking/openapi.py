@@ -20,7 +20,7 @@ ERRORS = {
     "missing_field": "office, service or start is missing, empty or null; `field` names it.",
     "invalid_start": "start is not an ISO 8601 time with a zone offset.",
     "invalid_parameter": "A query parameter is missing or not valid (a date not like "
-    "2026-12-31, an unknown grain); `field` names it.",
+    "2026-12-31, an unknown grain, a number of days out of range); `field` names it.",
     "invalid_range": "The last day is before the first, the range is too long, or the dates are "
     "out of range.",
     "unknown_office": "No office has this slug.",
@@ -33,7 +33,7 @@ ERRORS = {
     "slot_taken": "Every counter is taken at start; `alternatives` are the nearest free starts.",
     "too_many_bookings": "This e-mail or phone has the most upcoming bookings allowed here.",
     "not_active": "The booking is cancelled or has already begun.",
-    "too_large": "The body is larger than 64 KiB.",
+    "too_large": "The body is larger than 128 KiB.",
     "rate_limited": "Too many requests; try again after Retry-After seconds.",
     "invalid_mode": "mode is neither in_person nor phone.",
     "answers_missing": "A visit in person on a day of the office's sanitary regime needs "
@@ -62,7 +62,9 @@ TIMESTAMP = {
     "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$",
     "description": "An instant in UTC, e.g. 2026-12-02T07:30:00Z.",
 }
-LANGUAGES = ["pl", "cs", "en"]
+LANGUAGES = ["pl", "cs", "en", "uk"]
+WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+CLOCK = {"type": "string", "pattern": r"^(?:[01]\d|2[0-4]):[0-5]\d$"}
 # The reports' vocabulary (``reports.scope.Grain``, ``reports.table.Kind``): written out, as
 # booking does not import reports; tests/test_reports_api.py checks the two agree.
 GRAINS = ["day", "week", "month"]
@@ -179,6 +181,15 @@ def schemas() -> dict[str, Schema]:
         "documents": array(string(), description="What to bring, in the request language."),
     }
     minutes = {"type": "integer", "minimum": 1}
+    wall = {
+        "opens": {**CLOCK, "description": "Local wall time, e.g. 08:00."},
+        "closes": {**CLOCK, "description": "Local wall time; 24:00 is midnight at the end."},
+    }
+    interval = obj(
+        wall,
+        opens_at={**TIMESTAMP, "description": "The opening instant, UTC."},
+        closes_at={**TIMESTAMP, "description": "The closing instant, UTC."},
+    )
     return {
         "Office": obj(office),
         "Service": obj(
@@ -188,6 +199,11 @@ def schemas() -> dict[str, Schema]:
             duration_minutes=minutes,
             documents=array(string(), description="What to bring, in the request language."),
             bookable_online={"type": "boolean"},
+            next_free_start={
+                **nullable(TIMESTAMP),
+                "description": "The earliest start free now anywhere in the booking window "
+                "(the availability's first; the day the office page shows); null if none.",
+            },
         ),
         "OfficeDetail": obj(
             office,
@@ -220,6 +236,81 @@ def schemas() -> dict[str, Schema]:
             email=nullable(string()),
             drop_box=nullable(string()),
             postal_address=string(),
+        ),
+        "OpeningHours": obj(
+            office=string(),
+            timezone=string("IANA time zone of the wall times."),
+            week=array(
+                obj(
+                    weekday=string(enum=WEEKDAYS),
+                    hours=array(obj(wall), description="The usual week's intervals, in order."),
+                ),
+                minItems=7,
+                maxItems=7,
+                description="The usual week, Monday first; dated hours (summer hours) show "
+                "only in `days`.",
+            ),
+            days=array(
+                obj(
+                    date=string("A local day.", format="date"),
+                    weekday=string(enum=WEEKDAYS),
+                    open={"type": "boolean", "description": "Any opening hours that day."},
+                    hours=array(
+                        interval,
+                        description="The actual opening hours, after public holidays and closures.",
+                    ),
+                    holiday=nullable(
+                        string("The public holiday's name, in the request language if known.")
+                    ),
+                    closures=array(
+                        obj(
+                            {
+                                "from": nullable({**CLOCK, "description": "null: closed all day."}),
+                                "to": nullable(CLOCK),
+                            },
+                            note=string("The office's note to residents; may be empty."),
+                        )
+                    ),
+                ),
+                description="Today and the days after it.",
+            ),
+        ),
+        "QueueState": obj(
+            office=string(),
+            timezone=string(),
+            at=TIMESTAMP,
+            open_now={"type": "boolean"},
+            hours_today=array(interval),
+            counters_open={"type": "integer", "minimum": 0},
+            counters={"type": "integer", "minimum": 0},
+            services=array(
+                obj(
+                    key=string(),
+                    name=string("In the request language."),
+                    waiting={"type": "integer", "minimum": 0},
+                    wait_minutes={
+                        "type": ["integer", "null"],
+                        "minimum": 0,
+                        "description": "A newcomer's estimated wait; null if no counter "
+                        "serving the service is open.",
+                    },
+                    wait_range={
+                        "type": ["array", "null"],
+                        "items": {"type": "integer", "minimum": 0},
+                        "minItems": 2,
+                        "maxItems": 2,
+                        "description": "The estimate as the range of minutes residents are "
+                        "shown, [low, high].",
+                    },
+                    wait_text=string("The estimate as the public queue page words it."),
+                    walk_ins={
+                        "type": "boolean",
+                        "description": "Walk-in tickets are still issued today: the service "
+                        "takes walk-ins, the office is or will be open today, and the wait "
+                        "would not run past closing (or a clerk keeps issuing).",
+                    },
+                )
+            ),
         ),
         "Availability": obj(
             office=string(),
@@ -326,7 +417,7 @@ def schemas() -> dict[str, Schema]:
 
 
 def spec() -> dict[str, Any]:
-    from .api import MAX_RANGE_DAYS
+    from .api import HOURS_DAYS, MAX_HOURS_DAYS, MAX_RANGE_DAYS
 
     slug = param("slug", "path", "Office slug, from GET /offices.")
     key = param("key", "path", "Service key, from GET /offices/{slug}/services.")
@@ -335,6 +426,13 @@ def spec() -> dict[str, Any]:
     first = param("from", "query", "First day; default today.", required=False, format="date")
     last = param("to", "query", "Last day; default `from` + 13.", required=False, format="date")
     last["description"] += f" At most {MAX_RANGE_DAYS} days in all."
+    days = param(
+        "days",
+        "query",
+        f"How many days from today; default {HOURS_DAYS}, at most {MAX_HOURS_DAYS}.",
+        required=False,
+        pattern="^[0-9]+$",
+    )
     no_office, no_booking = {404: ["unknown_office"]}, {404: ["unknown_booking"]}
     no_service = {404: ["unknown_office", "unknown_service"]}
     report = param("name", "path", "The report's name, from GET /reports.")
@@ -374,6 +472,15 @@ def spec() -> dict[str, Any]:
         (200, ref("OfficeDetail")), no_office, (slug,))
     add("get", "/offices/{slug}/services", "listServices", "Services bookable online.",
         (200, array(ref("Service"))), no_office, (slug,))
+    add("get", "/offices/{slug}/hours", "getOpeningHours",
+        "The usual week and the actual hours of the coming days, with public holidays and "
+        "closures; cached with an ETag.", (200, ref("OpeningHours")),
+        {400: ["invalid_parameter"], **no_office}, (slug, days))
+    # Served by the floor (queueing/api.py), as /reports by reports/api.py.
+    add("get", "/offices/{slug}/queue", "getQueueState",
+        "The queue now, as the office's public queue page shows it; anyone may keep it for "
+        "2 seconds (Cache-Control: public, max-age=2).", (200, ref("QueueState")), no_office,
+        (slug,))
     add("get", "/offices/{slug}/services/{key}/availability", "getAvailability",
         "Free start times for each local day from `from` to `to`.", (200, ref("Availability")),
         {400: ["invalid_parameter", "invalid_range"], **no_service}, (slug, key, first, last))
@@ -409,8 +516,9 @@ def spec() -> dict[str, Any]:
             "version": "1",
             "description": "Offices, free times and bookings, for the city's portal and the "
             "phone voice bot; and the reports, for the offices' staff, with a staff token made "
-            "in the administration (API tokens). Messages are in the language of `lang` or "
-            "Accept-Language.",
+            "in the administration (API tokens). Answers are in the language of `lang` or "
+            "Accept-Language; without either, an answer about one office is in the office's "
+            "own language. Public reads carry an ETag: send it in If-None-Match for a 304.",
         },
         "servers": [{"url": "/api/v1"}],
         "paths": paths,

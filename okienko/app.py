@@ -59,7 +59,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     secure = bool(app.config["SESSION_COOKIE_SECURE"])  # served over https (behind a proxy)
     talisman.init_app(
         app,
-        content_security_policy=CONTENT_SECURITY_POLICY,
+        # The phone ticket's service worker (/t/ticket-sw.js) is this site's script: said
+        # outright rather than left to the fallback on script-src.
+        content_security_policy={**CONTENT_SECURITY_POLICY, "worker-src": "'self'"},
         # The demo runs on http://127.0.0.1: no redirect to https, and HSTS and secure
         # cookies only when the installation says it is served over https.
         force_https=False,

@@ -108,6 +108,9 @@ def from_environment(instance: Path) -> dict[str, Any]:
         "LONG_WAIT_MINUTES": int(os.environ.get("LONG_WAIT_MINUTES", "20")),
         # How long a one-time link to set a password (a new account, a reset) works.
         "PASSWORD_RESET_HOURS": int(os.environ.get("PASSWORD_RESET_HOURS", "24")),
+        # The lobby display's idle screen (nobody called or served) still lists the calls
+        # made in the last this many minutes: a resident who looked away finds their number.
+        "DISPLAY_RECENT_MINUTES": int(os.environ.get("DISPLAY_RECENT_MINUTES", "15")),
         # The kiosk's pages after the start page go back to it after this long untouched,
         # so the next resident does not find the last one's ticket or questions.
         "KIOSK_RETURN_SECONDS": int(os.environ.get("KIOSK_RETURN_SECONDS", "60")),
@@ -121,9 +124,11 @@ def from_environment(instance: Path) -> dict[str, Any]:
         "SESSION_REFRESH_EACH_REQUEST": False,
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
         "WTF_CSRF_TIME_LIMIT": None,
-        "MAX_CONTENT_LENGTH": 64 * 1024,
+        # An office file in four languages (Ukrainian in Cyrillic, two bytes a letter) is
+        # about 36 KiB for the largest demo office: room to grow, and nothing larger.
+        "MAX_CONTENT_LENGTH": 128 * 1024,
         "BABEL_DEFAULT_LOCALE": "pl",
-        "LANGUAGES": ["pl", "cs", "en"],
+        "LANGUAGES": ["pl", "cs", "en", "uk"],
         # The feature packages, registered in this order: the floor builds on booking.
         "FEATURES": ("booking", "queueing", "admin", "reports"),
     }

@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
 
     from . import counter, display, kiosk, listeners, signin, status, walk_ins
     from .access import login_manager
+    from .api import bp as queue_api
     from .cli import register_cli
     from .events import Broker, RedisBroker, attach
     from .public import bp as public_queue
@@ -35,5 +36,6 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.register_blueprint(walk_ins.bp)  # /counter/walk-ins: the kiosk's capacity switch
     app.register_blueprint(public_queue)  # /o/<slug>/queue: the counters' public state
+    app.register_blueprint(queue_api)  # /api/v1/offices/<slug>/queue: the same, for portals
     register_cli(app)
     listeners.connect()

@@ -130,7 +130,12 @@ def note_seen(device: Device, now: datetime) -> None:
 
 def renew_signin(now: datetime) -> None:
     """Push a device's sign-in expiry forward, once a day: a kiosk or a display runs for
-    months, and the session cookie is sent again only when the session changes."""
+    months, and the session cookie is sent again only when the session changes.
+
+    The renewing response writes back the cookie its request came with; a request that
+    left before a language switch could still undo it, but only on the day's first one,
+    at night for most offices (UTC days).
+    """
     today = now.date().isoformat()
     if session.get("renewed") != today:
         session["renewed"] = today

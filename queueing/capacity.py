@@ -12,12 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from booking.admission import day_start
-from booking.availability import local_today, nearest_free, schedule_for
+from booking.availability import first_free_start, local_today, schedule_for
 from booking.models import Office, Service
 from booking.slots import opening_intervals
 
 from .models import AuditEntry
-from .state import competing, estimate, line, serving
+from .state import line, load_floor, newcomer_wait
 
 KEPT = "walk_ins_kept"
 LIMITED = "walk_ins_limited"
@@ -67,9 +67,8 @@ def runs_past_closing(session: Session, service: Service, now: datetime) -> bool
     hours_left = open_hours_left(service.office, now)
     if not hours_left:
         return False
-    counters = serving(session, service)
-    ahead = len(competing(line(session, service.office, now), counters))
-    wait = estimate(session, service, ahead, now, now, counters)
+    floor = load_floor(session, service.office, now, now)
+    wait = newcomer_wait(service, line(session, service.office, now), floor, now)
     return wait is not None and called_after_closing(hours_left, wait)
 
 
@@ -92,8 +91,8 @@ def keep_issuing(
 
 
 def next_free_start(session: Session, service: Service, now: datetime) -> datetime | None:
-    """The earliest appointment still free for ``service``, to offer instead of a ticket."""
+    """The earliest appointment still free for ``service``, to offer instead of a ticket:
+    the one the office page, its calendar and the API name (``first_free_start``)."""
     if not service.bookable_online:
         return None
-    starts = nearest_free(session, service.office, service, now, now, count=1)
-    return starts[0] if starts else None
+    return first_free_start(session, service.office, service, now)

@@ -8,6 +8,7 @@ import ssl
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import (
@@ -26,7 +27,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from booking.models import Counter, Service
-from okienko.database import db
+from okienko.database import db, utcnow
 
 from .access import device_required
 from .feed import feed_for, sse
@@ -98,6 +99,22 @@ def shown_state(state: State, shown: Shown) -> State:
             if shown.lines is None or line["service"] in shown.lines
         ],
     }
+
+
+def timed_state(state: State, now: datetime, recent_minutes: int) -> State:
+    """The state with the server's time and how long the idle screen lists past calls.
+
+    The page keeps a call on its idle screen while it is younger than ``recent_minutes``
+    by the server's clock (``now`` gives its offset), re-checking on a timer: a TV's own
+    clock may be wrong, and no event marks the end of that window.
+    """
+    return state | {"now": now.isoformat(), "recent_minutes": recent_minutes}
+
+
+def display_shape(shown: Shown) -> Callable[[State], State]:
+    """What one display's state and first event carry; read its setting in the request."""
+    minutes = current_app.config["DISPLAY_RECENT_MINUTES"]
+    return lambda state: timed_state(shown_state(state, shown), utcnow(), minutes)
 
 
 def client_socket() -> socket.socket | None:
@@ -240,8 +257,7 @@ def event_stream(office_id: int, shape: Callable[[State], State] | None = None) 
 @bp.get("/stream")
 @device_required(DeviceKind.DISPLAY)
 def stream() -> Response:
-    shown = shown_by(db.session(), g.device)
-    return event_stream(g.device.office_id, lambda state: shown_state(state, shown))
+    return event_stream(g.device.office_id, display_shape(shown_by(db.session(), g.device)))
 
 
 @bp.get("/state.json")
@@ -249,12 +265,12 @@ def stream() -> Response:
 def state() -> Response:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     office_id = g.device.office_id
-    shown = shown_by(db.session(), g.device)
+    shape = display_shape(shown_by(db.session(), g.device))
     db.session.remove()  # the feed reads with its own session, shared by the screens
     first = feed_for(app, office_id).state(app.extensions["queue_broker"].latest(office_id))
     if first is None:
         abort(404)
     newest, body = first
-    response = jsonify(shown_state(body, shown) | {"last_event_id": newest})
+    response = jsonify(shape(body) | {"last_event_id": newest})
     response.headers["Cache-Control"] = "no-store"
     return response

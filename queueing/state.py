@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,9 +17,9 @@ from booking.availability import local_today, schedule_for
 from booking.models import Booking, BookingStatus, Counter, Office, Service
 from booking.slots import opening_intervals
 
-from .estimate import estimated_wait, handling_time
-from .models import IN_LINE, StaffUser, Ticket, TicketKind, TicketStatus
-from .priority import Waiting, eligible, order
+from .estimate import OpenCounter, free_at, handling_time, play_out
+from .models import IN_LINE, StaffUser, Ticket, TicketKind, TicketStatus, holds_counter
+from .priority import Waiting, eligible, order, priority
 
 RECENT_CALLS = 8
 
@@ -57,62 +60,142 @@ def open_counters(session: Session, office: Office) -> list[Counter]:
     )
 
 
-def recent_handling(session: Session, service: Service, limit: int = 20) -> list[timedelta]:
-    rows = session.execute(
-        select(Ticket.serving_at, Ticket.finished_at)
-        .where(
-            Ticket.service_id == service.id,
-            Ticket.status == TicketStatus.DONE,
-            Ticket.serving_at.is_not(None),
-        )
-        .order_by(Ticket.finished_at.desc())
-        .limit(limit)
-    )
-    return [end - start for start, end in rows if end and start]
+@dataclass(frozen=True)
+class Place:
+    ahead: int
+    wait: timedelta | None  # None: no open counter would take the ticket
 
 
-def serving(session: Session, service: Service) -> list[Counter]:
-    """The open counters that serve ``service``."""
-    return [c for c in open_counters(session, service.office) if service in c.services]
+@dataclass(frozen=True)
+class Floor:
+    """What the estimates read of an office at one moment, in a fixed number of queries."""
+
+    counters: Sequence[Counter]  # the open ones, their services loaded
+    # By counter: when its current ticket was called or started, and that ticket's service.
+    busy: dict[int, tuple[datetime, int]]
+    handling: dict[int, timedelta]  # by service (all the office's): expected handling time
+    visits: dict[int, list[datetime]]  # by service: booked visits that may still check in
+
+    def serving(self, service_id: int) -> list[Counter]:
+        """The open counters that serve the service."""
+        return [c for c in self.counters if any(s.id == service_id for s in c.services)]
+
+    def open_counters(self, now: datetime) -> list[OpenCounter]:
+        """The open counters, each free when its current ticket's handling time is up."""
+        result = []
+        for counter in self.counters:
+            busy = self.busy.get(counter.id)
+            free = now if busy is None else free_at(busy[0], self.handling[busy[1]], now)
+            result.append(OpenCounter(counter.id, {s.id for s in counter.services}, free))
+        return result
+
+    def starts(
+        self, line: Sequence[Waiting], targets: Collection[int], now: datetime
+    ) -> dict[int, datetime]:
+        """``estimate.play_out`` of ``line`` on this floor, until ``targets`` get a counter."""
+        return play_out(line, self.open_counters(now), self.handling, self.visits, targets)
 
 
-def estimate(
+def load_floor(
     session: Session,
-    service: Service,
-    ahead: int,
-    queued_at: datetime,
+    office: Office,
     now: datetime,
-    counters: list[Counter],
-) -> timedelta | None:
-    """The wait for a ticket of ``service`` that joined the line at ``queued_at``.
+    until: datetime,
+) -> Floor:
+    """The office's ``Floor``, with the booked visits whose slots begin before ``until``
+    (the latest ``queued_at`` to be estimated: later ones never go before it).
 
-    Booked visits not yet checked in whose slot started before ``queued_at`` (and
-    may still check in) will be served first, by the priority rule: each takes
-    one handling time on the counters. Later visits never overtake this ticket.
-    """
-    office = service.office
-    handling = handling_time(
-        recent_handling(session, service), timedelta(minutes=service.duration_minutes)
-    )
-    overtaking = session.scalars(
-        select(Booking.starts_at).where(
-            Booking.service_id == service.id,
-            Booking.status == BookingStatus.BOOKED,
-            Booking.starts_at < queued_at,
-            Booking.starts_at >= now - timedelta(minutes=office.checkin_after_minutes),
-            ~select(Ticket.id).where(Ticket.booking_id == Booking.id).exists(),
-        )
+    Handling times are read for every service of the office: any ticket in line, or at
+    a counter, may hold a counter up, whatever service is being estimated."""
+    counters = session.scalars(
+        select(Counter)
+        .join(StaffUser, StaffUser.counter_id == Counter.id)
+        .where(Counter.office_id == office.id)
+        .options(selectinload(Counter.services))
     ).all()
-    return estimated_wait(ahead, handling, len(counters), now, overtaking)
+    busy: dict[int, tuple[datetime, int]] = {}
+    for cid, status, serving_at, called_at, service_id in session.execute(
+        select(
+            Ticket.counter_id,
+            Ticket.status,
+            Ticket.serving_at,
+            Ticket.called_at,
+            Ticket.service_id,
+        ).where(Ticket.counter_id.in_([c.id for c in counters]), holds_counter())
+    ):
+        # Served since it started; only called: since the call (``serving_at`` may be
+        # left from before the ticket was parked or sent on).
+        since = (serving_at if status == TicketStatus.SERVING else None) or called_at
+        if cid is not None and since is not None:
+            busy[cid] = (since, service_id)
+    services = office.services
+    recent = recent_handling_by_service(session, [s.id for s in services])
+    return Floor(
+        counters=counters,
+        busy=busy,
+        handling={
+            s.id: handling_time(recent.get(s.id, []), timedelta(minutes=s.duration_minutes))
+            for s in services
+        },
+        visits=booked_visits(session, office, now, until),
+    )
 
 
-def competing(tickets: list[Ticket], counters: list[Counter]) -> list[Ticket]:
-    """Of ``tickets``, those ``counters`` (the ones serving a service) would also take."""
-    return [
-        t
-        for t in tickets
-        if any(eligible(as_waiting(t), c.id, {s.id for s in c.services}) for c in counters)
-    ]
+def places_in_line(tickets: Sequence[Ticket], floor: Floor, now: datetime) -> list[Place]:
+    """The place of each of ``tickets`` (a line, in its order): the one rule for the
+    kiosk's slip, the phone and the estimates.
+
+    ``ahead`` counts the tickets before it that the open counters serving its
+    service would also take. With no such counter open it counts those of the same
+    service: "first in line for its service" still means something then. The wait is
+    until it gets a counter as the line is played out once (``Floor.starts``).
+    """
+    services = {t.service_id for t in tickets}
+    serving = {sid: floor.serving(sid) for sid in services}
+    waiting = [as_waiting(t) for t in tickets]
+    starts = floor.starts(waiting, [w.id for w in waiting], now)
+    taken = dict.fromkeys(services, 0)  # per service: tickets so far its counters would take
+    same = dict.fromkeys(services, 0)  # per service: tickets so far of that service
+    result = []
+    for ticket in waiting:
+        sid = ticket.service_id
+        ahead = taken[sid] if serving[sid] else same[sid]
+        start = starts.get(ticket.id)
+        result.append(Place(ahead, None if start is None else start - now))
+        same[sid] += 1
+        for other, counters in serving.items():
+            if any(eligible(ticket, c.id, {s.id for s in c.services}) for c in counters):
+                taken[other] += 1
+    return result
+
+
+def line_places(
+    session: Session, office: Office, tickets: Sequence[Ticket], now: datetime
+) -> list[Place]:
+    """``places_in_line`` of ``tickets`` (a non-empty line of ``office``, in order), with
+    the floor read for them."""
+    floor = load_floor(session, office, now, max(t.queued_at for t in tickets))
+    return places_in_line(tickets, floor, now)
+
+
+def newcomer_wait(
+    service: Service, tickets: Sequence[Ticket], floor: Floor, now: datetime
+) -> timedelta | None:
+    """The wait of a ticket of ``service`` taken ``now`` behind ``tickets`` (the line):
+    it joins the line where the priority rule puts it (after everyone but those checked
+    in early for a later slot), and the line is played out until it gets a counter."""
+    if not floor.serving(service.id):
+        return None
+    waiting = [as_waiting(t) for t in tickets]
+    newcomer = Waiting(
+        id=max((w.id for w in waiting), default=0) + 1,  # issued after all of them
+        service_id=service.id,
+        queued_at=now,
+        issued_at=now,
+    )
+    waiting.insert(bisect.bisect(waiting, priority(newcomer), key=priority), newcomer)
+    start = floor.starts(waiting, [newcomer.id], now).get(newcomer.id)
+    return None if start is None else start - now
 
 
 def place_in_line(session: Session, ticket: Ticket, now: datetime) -> dict[str, Any]:
@@ -122,9 +205,8 @@ def place_in_line(session: Session, ticket: Ticket, now: datetime) -> dict[str, 
     if ticket.status in IN_LINE:
         waiting = line(session, ticket.office, now)
         before = waiting[: next((i for i, t in enumerate(waiting) if t.id == ticket.id), 0)]
-        counters = serving(session, ticket.service)
-        ahead = len(competing(before, counters))
-        wait = estimate(session, ticket.service, ahead, ticket.queued_at, now, counters)
+        place = line_places(session, ticket.office, [*before, ticket], now)[-1]
+        ahead, wait = place.ahead, place.wait
     return {
         "ticket": ticket.label,
         "status": ticket.status.value,
@@ -137,28 +219,16 @@ def place_in_line(session: Session, ticket: Ticket, now: datetime) -> dict[str, 
 def waiting_counts(session: Session, office: Office, now: datetime) -> list[dict[str, Any]]:
     """Per service: how many wait, and about how long a newcomer would wait now.
 
-    The same figures as ``estimate`` for each service, read with four queries for the
-    whole office (the line, the open counters, recent handling times, booked visits
-    still to come) instead of three per service: every floor event recomputes them.
+    Read with a fixed number of queries for the whole office (the line, the open
+    counters and their tickets, recent handling times, booked visits still to come)
+    instead of some per service: every floor event recomputes them.
     """
     services = [s for s in office.services if s.walk_in or s.bookable_online]
     tickets = line(session, office, now)
-    counters = session.scalars(
-        select(Counter)
-        .join(StaffUser, StaffUser.counter_id == Counter.id)
-        .where(Counter.office_id == office.id)
-        .options(selectinload(Counter.services))
-    ).all()
-    handled = recent_handling_by_service(session, [s.id for s in services])
-    overtaking = upcoming_visits(session, office, now)
+    floor = load_floor(session, office, now, now)
     result = []
     for service in services:
-        serving_it = [c for c in counters if service in c.services]
-        ahead = len(competing(tickets, serving_it))
-        handling = handling_time(
-            handled.get(service.id, []), timedelta(minutes=service.duration_minutes)
-        )
-        wait = estimated_wait(ahead, handling, len(serving_it), now, overtaking.get(service.id, []))
+        wait = newcomer_wait(service, tickets, floor, now)
         result.append(
             {
                 "service": service.key,
@@ -174,8 +244,8 @@ def waiting_counts(session: Session, office: Office, now: datetime) -> list[dict
 def recent_handling_by_service(
     session: Session, service_ids: list[int], limit: int = 20
 ) -> dict[int, list[timedelta]]:
-    """``recent_handling`` for several services in one statement: the newest ``limit``
-    of each, each part read along the (service, finished) index, whatever the history."""
+    """The handling times of the newest ``limit`` finished visits of each service, in one
+    statement, each part read along the (service, finished) index, whatever the history."""
     parts = [
         select(Ticket.service_id, Ticket.serving_at, Ticket.finished_at)
         .where(
@@ -198,14 +268,16 @@ def recent_handling_by_service(
     return result
 
 
-def upcoming_visits(session: Session, office: Office, now: datetime) -> dict[int, list[datetime]]:
-    """Per service, booked visits not checked in that started before ``now`` and may still
-    check in: they overtake a newcomer (``estimate`` with ``queued_at=now``)."""
+def booked_visits(
+    session: Session, office: Office, now: datetime, until: datetime
+) -> dict[int, list[datetime]]:
+    """Per service, booked visits not checked in that may still check in, starting before
+    ``until``: each overtakes the tickets that joined the line after its slot began."""
     rows = session.execute(
         select(Booking.service_id, Booking.starts_at).where(
             Booking.office_id == office.id,
             Booking.status == BookingStatus.BOOKED,
-            Booking.starts_at < now,
+            Booking.starts_at < until,
             Booking.starts_at >= now - timedelta(minutes=office.checkin_after_minutes),
             ~select(Ticket.id).where(Ticket.booking_id == Booking.id).exists(),
         )

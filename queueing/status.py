@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, jsonify, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    render_template,
+    send_from_directory,
+    url_for,
+)
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -50,6 +59,20 @@ def current_status(ticket: Ticket) -> dict[str, Any]:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     newest = latest_id(db.session(), ticket.office_id)
     return statuses_for(app, ticket.office_id).get(ticket.id, newest)[1]
+
+
+@status_bp.get("/t/ticket-sw.js")
+def worker() -> Any:
+    """The ticket page's service worker (static/js/ticket-sw.js), served under /t/ so that
+    its default scope covers every ticket page without a Service-Worker-Allowed header."""
+    response = send_from_directory(
+        current_app.static_folder or "static",
+        "js/ticket-sw.js",
+        mimetype="application/javascript",
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "no-cache"  # a changed worker reaches phones at once
+    return response
 
 
 @status_bp.get("/t/<token>")

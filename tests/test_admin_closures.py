@@ -259,7 +259,7 @@ def test_a_part_day_closure_may_run_to_midnight(
             assert after[-1] == "19:45" and len(after) == 80, day
             assert labels(client.get(f"/o/calodobowy/noc/{day}?lang=en"))[0] == "00:00"
         listing = manager.get(url + "?month=2026-12&lang=en").get_data(as_text=True)
-        assert "Friday, December 4, 2026, 20:00–24:00" in listing
+        assert "Friday, 4 December 2026, 20:00–24:00" in listing
         assert "Closed 20:00–24:00" in listing
         public = client.get("/o/calodobowy/noc?month=2026-12&lang=en").get_data(as_text=True)
         assert "20:00 to 24:00" in public

@@ -181,7 +181,7 @@ def test_a_set_between_dates_replaces_the_usual_hours_on_its_days(app: Flask, wo
     assert times(app, "2026-12-14") == times(app, "2026-12-15") == usual  # after it
     listing = world.manager.get(world.url("hours")).get_data(as_text=True)
     assert "Hours valid at all times" in listing
-    assert "from December 7, 2026 to December 13, 2026" in listing
+    assert "from 7 December 2026 to 13 December 2026" in listing
     closures = world.manager.get(world.url("closures") + "?month=2026-12").get_data(as_text=True)
     assert re.search(r'<td class="no-hours">\s*<span class="day-number">8</span>', closures)
     assert not re.search(
@@ -194,7 +194,7 @@ def test_a_set_between_dates_replaces_the_usual_hours_on_its_days(app: Flask, wo
         data=press(winter_mondays(world, "2026-12-13", "2026-12-20"), "preview"),
     )
     assert overlapping.status_code == 422
-    assert "These dates overlap the hours valid from December 7, 2026 to December 13, 2026" in (
+    assert "These dates overlap the hours valid from 7 December 2026 to 13 December 2026" in (
         overlapping.get_data(as_text=True)
     )
     again = world.manager.post(
@@ -223,7 +223,7 @@ def test_the_hours_in_force_are_those_of_the_offices_date(world: World) -> None:
     with time_machine.travel(datetime(2026, 12, 6, 22, 30, tzinfo=UTC), tick=False):
         assert in_force_today(world) == ["at all times"]  # 23:30 on 6 December
     with time_machine.travel(datetime(2026, 12, 6, 23, 30, tzinfo=UTC), tick=False):
-        assert in_force_today(world) == ["from December 7, 2026 on"]  # 00:30 on 7 December
+        assert in_force_today(world) == ["from 7 December 2026 on"]  # 00:30 on 7 December
 
 
 @pytest.mark.parametrize(

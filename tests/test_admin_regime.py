@@ -195,7 +195,12 @@ def test_the_refusing_answer_can_be_changed(app: Flask, manager: FlaskClient) ->
     """ "Do you wear a mask?" refuses on "no": the mask question's "no" now keeps one out."""
     friday = local_start("2026-11-27", "10:00", WARSAW)
     page = regime_url(ZIELNA, f"/questions/{question_id(app, ZIELNA, 'isolation')}")
-    mask = {"pl": "Czy masz maseczkę?", "cs": "Máte roušku?", "en": "Do you have a mask?"}
+    mask = {
+        "pl": "Czy masz maseczkę?",
+        "cs": "Máte roušku?",
+        "en": "Do you have a mask?",
+        "uk": "У вас є маска?",
+    }
     assert post(manager, page, question_form(mask, refuse_on="no")).status_code == 302
 
     resident = app.test_client()
@@ -213,6 +218,7 @@ def test_questions_are_added_moved_and_removed(app: Flask, manager: FlaskClient)
         "pl": "Czy wróciłeś(-aś) z zagranicy w ciągu 10 dni?",
         "cs": "Vrátili jste se ze zahraničí během 10 dní?",
         "en": "Have you come back from abroad in the last 10 days?",
+        "uk": "Чи поверталися ви з-за кордону протягом останніх 10 днів?",
     }
     new_page = regime_url(ZIELNA, "/questions/new")
     assert post(manager, new_page, question_form(travel)).status_code == 302
@@ -256,7 +262,7 @@ def test_a_question_needs_every_language_and_keeps_what_was_typed(
     assert response.status_code == 422
     text = response.get_data(as_text=True)
     assert ERROR_RE.findall(text) == [
-        "Please give the text in this language.",
+        "Please give the text in this language.",  # Czech (Ukrainian may be left out)
         "Please choose the answer that refuses.",
     ]
     assert "Czy masz gorączkę?</textarea>" in text and "A fever?</textarea>" in text
@@ -312,12 +318,14 @@ def test_the_edited_department_is_shown_to_a_refused_resident(
         "name_pl": "Dział Windykacji i Ugód",
         "name_cs": "Oddělení vymáhání a dohod",
         "name_en": "Debt Collection and Settlements",
+        "name_uk": "Відділ стягнення боргів і угод",
         "email": "ugody@bm.bytom.pl",
         "address": "ul. Zielna 25b, Bytom",
         "phones-0-number": "32 532 50 25",
         "phones-0-topic_pl": "raty",
         "phones-0-topic_cs": "splátky",
         "phones-0-topic_en": "instalments",
+        "phones-0-topic_uk": "розстрочка",
     }
     assert post(manager, page, data).status_code == 302
 
@@ -337,7 +345,7 @@ def test_the_edited_department_is_shown_to_a_refused_resident(
         assert department.phones == [
             {
                 "number": "+48325325025",
-                "topics": {"pl": "raty", "cs": "splátky", "en": "instalments"},
+                "topics": {"pl": "raty", "cs": "splátky", "en": "instalments", "uk": "розстрочка"},
             }
         ]
 
@@ -357,7 +365,7 @@ def test_a_department_needs_its_names_and_valid_contacts(app: Flask, manager: Fl
     assert response.status_code == 422
     text = response.get_data(as_text=True)
     assert ERROR_RE.findall(text) == [
-        "Please give the text in this language.",
+        "Please give the text in this language.",  # Czech (Ukrainian may be left out)
         "This e-mail address is not valid.",
         "This phone number is not valid.",
         "Give the topic in every language, or in none.",
@@ -367,10 +375,12 @@ def test_a_department_needs_its_names_and_valid_contacts(app: Flask, manager: Fl
     data.update(
         {
             "name_cs": "POM 7 (pobočka)",
+            "name_uk": "POM 7 (філія)",
             "email": "pom7@bm.bytom.pl",
             "phones-0-number": "",
             "phones-1-topic_cs": "technický úsek",
             "phones-1-topic_en": "technical section",
+            "phones-1-topic_uk": "технічний відділ",
         }
     )
     assert post(manager, page, data).status_code == 302

@@ -183,7 +183,7 @@ def test_every_key_of_the_file_survives_the_round_trip(app: Flask, manager: Flas
 
 def test_the_office_file_fits_the_upload_limit(app: Flask, manager: FlaskClient) -> None:
     """The largest demo office (Zielna, with Bytomskie Mieszkania's whole directory) leaves
-    more than half of the 64 KiB request limit free; a larger upload is refused with 413."""
+    more than half of the 128 KiB request limit free; a larger upload is refused with 413."""
     limit = app.config["MAX_CONTENT_LENGTH"]
     assert max(len(export(manager, slug)) for slug in DEMO_SLUGS) < limit / 2
     padded = export(manager, PLZEN) + b"\n# " + b"x" * limit
@@ -303,7 +303,7 @@ def test_a_file_that_leaves_a_booking_without_counter_time_is_refused(
     assert "The file would leave 1 booked visit without counter time" in page
     code = booking_of(app, token).code
     assert f"{code[:4]}-{code[4:]}" in page
-    assert "Monday, November 30, 2026 10:00" in page  # the office's local time
+    assert "Monday, 30 November 2026 10:00" in page  # the office's local time
     assert office_state(app, PLZEN) == before
     assert imports(app) == []
 

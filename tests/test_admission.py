@@ -791,7 +791,12 @@ def test_office_files_configure_the_regime_and_are_checked(app: Flask) -> None:
             "questions": [
                 {
                     "key": "mask",
-                    "text": {"pl": "Czy masz maseczkę?", "cs": "Máte roušku?", "en": "A mask?"},
+                    "text": {
+                        "pl": "Czy masz maseczkę?",
+                        "cs": "Máte roušku?",
+                        "en": "A mask?",
+                        "uk": "Маска?",
+                    },
                     "refuse_on": "no",
                 }
             ],

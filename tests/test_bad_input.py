@@ -800,7 +800,7 @@ def test_api_booking_survives_any_json_object(
 
 @fuzz(80)
 @given(
-    raw=st.binary(max_size=200) | ANY_TEXT.map(str.encode) | st.just(b"x" * 70_000),
+    raw=st.binary(max_size=200) | ANY_TEXT.map(str.encode) | st.just(b"x" * 140_000),
     content_type=st.sampled_from(
         [
             None,

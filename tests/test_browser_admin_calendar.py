@@ -152,7 +152,7 @@ def test_a_manager_edits_the_week_and_the_booking_calendar_follows(
     page.goto(f"{base}/o/{SLUG}/paszport?month=2026-12&lang=en")
     seen(page)
     page.locator("table.calendar td.free a[href$='/2026-12-09']").click()
-    expect(page.locator("h2").first).to_contain_text("December 9, 2026")
+    expect(page.locator("h2").first).to_contain_text("9 December 2026")
     shown = [t.strip() for t in page.locator(".times .time").all_inner_texts()]
     assert shown[0] == "08:00" and shown[-1] == "17:30", shown
     assert "11:30" in shown and "12:00" not in shown and "13:00" in shown, shown

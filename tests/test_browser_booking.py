@@ -414,7 +414,11 @@ CONTRAST = """el => {
 
 @pytest.mark.parametrize(
     ("lang", "service"),
-    [("cs", "Volné městské byty"), ("pl", "Wolne mieszkania miejskie"), ("en", "Vacant city flats")],
+    [
+        ("cs", "Volné městské byty"),
+        ("pl", "Wolne mieszkania miejskie"),
+        ("en", "Vacant city flats"),
+    ],
 )
 def test_a_calendar_of_mostly_closed_days_is_readable(
     live_server: LiveServer, page: Page, clock: Any, lang: str, service: str
@@ -430,3 +434,55 @@ def test_a_calendar_of_mostly_closed_days_is_readable(
     assert min(closed.evaluate_all(f"all => all.map({CONTRAST})")) >= 4.5
     expect(page.locator("html")).to_have_attribute("lang", lang)
     seen(page)  # axe-core: contrast, heading order, names, target size
+
+
+def test_first_free_time_from_the_calendar_opens_the_booking_form_at_that_time(
+    app: Flask, live_server: LiveServer, page: Page, clock: Any, tmp_path: Path
+) -> None:
+    """The office page names each service's next free day; the calendar's "First free
+    time" goes straight to the form for that time. Screenshots on a phone of the office,
+    calendar and day pages (the day's times grouped into morning and afternoon)."""
+    from booking.availability import first_free_start
+    from booking.formatting import local_datetime
+    from booking.models import Office, Service
+
+    with app.test_request_context("/?lang=en"):
+        office = db.session.scalars(select(Office).where(Office.slug == "bytom-zielna")).one()
+        service = db.session.scalars(
+            select(Service).where(Service.office_id == office.id, Service.key == "raty-umorzenia")
+        ).one()
+        first = first_free_start(db.session(), office, service, datetime.now(UTC))
+        assert first is not None
+        when = local_datetime(first, office)
+        day = first.astimezone(WARSAW)
+
+    shots = shots_folder(tmp_path)
+    page.goto(f"{live_server.url}/?lang=en")
+    seen(page)
+    page.get_by_role("link", name=OFFICE).click()
+    card = page.locator(".card", has=page.get_by_role("link", name=SERVICE, exact=True))
+    expect(card.locator(".next-free")).to_have_text(
+        f"Next free: {day.strftime('%A')}, {day.day} {day.strftime('%B %Y')}"
+    )
+    looked_at(page, shots, "first-free-1-office")
+    page.get_by_role("link", name=SERVICE, exact=True).click()
+    looked_at(page, shots, "first-free-2-calendar")
+    button = page.get_by_role("link", name=re.compile(r"^First free time: "))
+    expect(button).to_have_text(
+        f"First free time: {day.strftime('%a')} {day.day} {day.strftime('%B, %H:%M')}"
+    )
+    button.click()
+    expect(page).to_have_url(re.compile(r"/book\?start="))
+    expect(page.locator("h1")).to_have_text("Your details")
+    expect(page.locator(".when")).to_have_text(when)
+    assert page.locator("input[name=start]").input_value() == first.strftime("%Y-%m-%dT%H:%M:%SZ")
+    seen(page)
+
+    # The day page of that day, as the calendar's link shows it.
+    page.get_by_role("link", name="Choose another time").click()
+    expect(page.locator("h2").first).to_have_text(
+        f"{day.strftime('%A')}, {day.day} {day.strftime('%B %Y')}"
+    )
+    halves = page.locator("h3.day-half")
+    expect(halves.first).to_have_text("Morning" if day.hour < 12 else "Afternoon")
+    looked_at(page, shots, "first-free-3-times")

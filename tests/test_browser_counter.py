@@ -58,6 +58,13 @@ def at_both_sizes(page: Page, shots: Path, name: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 800})
 
 
+def press(page: Page, key: str) -> None:
+    """The clerk presses ``key`` once the page has loaded: its shortcuts come with its
+    script, which a busy browser may still be fetching when the buttons already show."""
+    page.wait_for_load_state()
+    page.keyboard.press(key)
+
+
 def status(app: Flask, ticket_id: int) -> TicketStatus:
     return ticket(app, ticket_id).status
 
@@ -119,37 +126,37 @@ def test_a_clerk_calls_starts_and_finishes_with_the_keyboard(
             "() => document.addEventListener('submit', (e) => {"
             " e.preventDefault(); window.stopped = true; }, { once: true })"
         )
-        page.keyboard.press("n")
+        press(page, "n")
         page.wait_for_function("() => window.stopped === true")
         assert status(app, long_waiting) == TicketStatus.WAITING
         # N calls the first in line.
-        page.keyboard.press("n")
+        press(page, "n")
         expect(page.locator(".slip-number")).to_have_attribute("data-current", first)
         expect(page.locator('[data-fact="waited"]')).to_have_text("45 min")
         expect(page.locator('[data-action="serve"]')).to_have_text("Start (S)")
         # A key typed while a list has the focus stays in the list: F does not finish.
         page.focus("#to")
-        page.keyboard.press("f")
+        press(page, "f")
         page.locator("h1").click()  # the focus leaves the list
         # S starts the service: the timer counts on its own, from the server's time.
-        page.keyboard.press("s")
+        press(page, "s")
         timer = page.locator('[data-fact="serving"] .timer')
         expect(timer).to_have_text(re.compile(r"^\d+:\d\d$"))
         assert status(app, long_waiting) == TicketStatus.SERVING  # not finished by the F
         expect(timer).not_to_have_text(re.compile(r"^0:00$"))
         # F finishes; N calls the booked resident next.
-        page.keyboard.press("f")
+        press(page, "f")
         expect(page.locator("p.flash-success")).to_have_text(f"{first} finished.")
         expect(call_next).to_be_visible()
         clock.shift(timedelta(seconds=cooldown))  # the office's pause between two calls
-        page.keyboard.press("n")
+        press(page, "n")
         expect(page.locator(".slip-number")).to_have_attribute("data-current", second)
         expect(page.locator('[data-fact="name"]')).to_have_text("Ewa Mieszkanka")
         expect(page.locator('[data-fact="booked"]')).to_have_text("10:00")
         expect(page.locator('[data-fact="waited"]')).to_have_text("25 min")
         expect(page.locator('[data-fact="called"] .timer')).to_have_text(re.compile(r"^0:\d\d$"))
         at_both_sizes(page, shots, "called")
-        page.keyboard.press("s")
+        press(page, "s")
         expect(page.locator('[data-fact="serving"]')).to_be_visible()
         at_both_sizes(page, shots, "serving")
 

@@ -25,6 +25,8 @@ from sqlalchemy import select
 
 from booking.models import Office, Service
 from okienko.database import db
+from okienko.i18n import LANGUAGES as I18N_LANGUAGES
+from queueing import feed
 from queueing.models import DeviceKind
 from tests.helpers.admin_pages import shots_folder
 from tests.helpers.floor import Clerk, device_link, ok, signed_in_device, walk_in
@@ -48,7 +50,7 @@ COUNTERS = ("Punkt obsługi 1", "Punkt obsługi 2", "Punkt obsługi 3")
 OPEN_MONDAY = datetime(2026, 3, 23, 8, 0, tzinfo=UTC)
 DEMO_DATA = "booking/data/demo_offices.toml"
 SIZES = ((1920, 1080), (1280, 720))
-LANGUAGES = ("pl", "cs", "en")
+LANGUAGES = I18N_LANGUAGES  # every language a resident may read it in
 
 # Everything the display shows, each on screen and nothing in it cut off.
 NOT_CLIPPED = """() => {
@@ -290,4 +292,137 @@ def test_a_lost_connection_is_marked_and_recovers(app: Flask, display: Any, tmp_
             expect(page.locator("li.call")).to_have_count(8)
             assert_nothing_clipped(page, f"back online {width}x{height}")
             assert_accessible(page)
+    assert problems == []
+
+
+def serve_everyone(app: Flask, clock: Any) -> tuple[list[tuple[str, datetime]], list[Any]]:
+    """Ten walk-ins (two per service) called and finished at two counters, a round a
+    minute; the last round is left called. Each call's label and server time, newest
+    first, and what finishes the last round."""
+    kiosk = signed_in_device(app, DeviceKind.KIOSK, "Kiosk 1", office=OFFICE)
+    for _round in range(2):
+        for service in SERVICES:
+            walk_in(kiosk, service)
+    clerks = [
+        Clerk(app, f"zielna-{n}", counter, office=OFFICE) for n, counter in enumerate(COUNTERS[:2])
+    ]
+    calls: list[tuple[str, datetime]] = []
+    last_round: list[Any] = []
+    for round_ in range(5):
+        clock.shift(timedelta(minutes=1))
+        for clerk in clerks:
+            called = ok(clerk.call_next())
+            calls.insert(0, (called["ticket"], datetime.now(UTC)))
+            if round_ < 4:
+                ok(clerk.act(called["ticket_id"], "finish"))
+            else:
+                last_round.append(lambda c=clerk, t=called["ticket_id"]: ok(c.act(t, "finish")))
+    return calls, last_round
+
+
+def move_both_clocks(page: Page, clock: Any, to: datetime) -> None:
+    """The server's clock, and the page's: its timers fire as if that time had passed."""
+    gap = to - datetime.fromtimestamp(page.evaluate("Date.now()") / 1000, UTC)
+    clock.move_to(to)
+    page.clock.fast_forward(int(gap.total_seconds() * 1000))
+
+
+def past_calls_shown(page: Page) -> list[str]:
+    expect(page.locator("#display")).to_have_class(re.compile(r"\brecent-mode\b"))
+    expect(page.locator("#display")).to_have_class(re.compile(r"\bidle-mode\b"))
+    expect(page.locator("li.call.current, li.call.newest")).to_have_count(0)
+    expect(page.locator(".now-past")).to_be_visible()
+    expect(page.locator("#hours")).to_have_text("07:30–15:00")
+    expect(page.locator("#notices .notice").first).to_be_visible()
+    return page.locator("li.call.past .call-ticket").all_inner_texts()
+
+
+def test_the_idle_screen_keeps_the_last_calls_for_a_while(
+    app: Flask, display: Any, tmp_path: Path
+) -> None:
+    page, problems = display
+    folder = shots_folder(tmp_path)
+    window = timedelta(minutes=app.config["DISPLAY_RECENT_MINUTES"])
+    # The page's clock and timers, set and moved along with the server's.
+    page.clock.install(time=OPEN_MONDAY)
+    with time_machine.travel(OPEN_MONDAY, tick=True) as clock:
+        give_it_the_longest_names(app)
+        sign_in(app, page)
+        calls, finish_last_round = serve_everyone(app, clock)
+        move_both_clocks(page, clock, datetime.now(UTC))  # the page's clock catches up
+        newest_eight = [label for label, _at in calls[:8]]
+        open_display(app, page, "en")
+        expect(page.locator("li.call.current")).to_have_count(2)
+
+        # Everyone served while the page is open: the live updates turn it idle, and it
+        # keeps the last eight calls, newest first, marked as past ones.
+        for finish in finish_last_round:
+            finish()
+        expect(page.locator("li.call.past")).to_have_count(8)
+        assert past_calls_shown(page) == newest_eight
+        expect(page.locator("#now-title")).to_have_accessible_name("Recently called numbers")
+
+        # The same from a fresh page (its first state), on both TVs in every language.
+        for width, height in SIZES:
+            page.set_viewport_size({"width": width, "height": height})
+            for lang in LANGUAGES:
+                open_display(app, page, lang)
+                expect(page.locator("li.call.past")).to_have_count(8)
+                assert past_calls_shown(page) == newest_eight
+                counts = page.locator("#waiting .count").all_inner_texts()
+                assert counts == ["0"] * len(SERVICES), counts
+                shoot(page, folder, f"recent-{width}x{height}-{lang}")
+                assert_nothing_clipped(page, f"recent calls {width}x{height} {lang}")
+                assert_accessible(page)
+
+        # No event: the page's timer drops each call as it grows older than the window.
+        page.set_viewport_size({"width": 1920, "height": 1080})
+        open_display(app, page, "en")
+        second_round = calls[-4][1]
+        move_both_clocks(page, clock, second_round + window + timedelta(seconds=30))
+        expect(page.locator("li.call.past")).to_have_count(6)
+        assert past_calls_shown(page) == newest_eight[:6]
+
+        # The last one gone: hours, notices and counts alone, then and after a reload.
+        move_both_clocks(page, clock, calls[0][1] + window + timedelta(seconds=30))
+        for reload in (False, True):
+            if reload:
+                open_display(app, page, "en")
+            expect(page.locator("#display")).not_to_have_class(re.compile(r"\brecent-mode\b"))
+            expect(page.locator("#display")).to_have_class(re.compile(r"\bidle-mode\b"))
+            expect(page.locator("section.now")).to_be_hidden()
+            expect(page.locator("#idle-notices .notice").first).to_be_visible()
+            expect(page.locator("#notices")).to_be_hidden()
+        shoot(page, folder, "recent-over-1920x1080-en")
+        assert_nothing_clipped(page, "recent calls over")
+        assert_accessible(page)
+    assert problems == []
+
+
+def test_the_wait_estimates_count_down_while_a_counter_stays_busy(
+    app: Flask, display: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No floor event comes while a resident is being served, yet the wait shrinks:
+    the page reads the state again each minute."""
+    page, problems = display
+    monkeypatch.setattr(feed, "STATE_MAX_AGE", 0.0)  # no state shared across the minute
+    page.clock.install(time=OPEN_MONDAY)
+    with time_machine.travel(OPEN_MONDAY, tick=True) as clock:
+        sign_in(app, page)
+        kiosk = signed_in_device(app, DeviceKind.KIOSK, "Kiosk 1", office=OFFICE)
+        walk_in(kiosk, SERVICES[0])
+        walk_in(kiosk, SERVICES[0])
+        clerk = Clerk(app, "zielna-0", COUNTERS[0], office=OFFICE)  # the only counter open
+        clock.shift(timedelta(minutes=1))
+        ok(clerk.call_next())
+        move_both_clocks(page, clock, datetime.now(UTC))
+        open_display(app, page, "en")
+        line = page.locator(f'#waiting li[data-service="{SERVICES[0]}"]')
+        expect(line.locator(".count")).to_have_text("1")
+        # A newcomer waits for the one counter, which has just called someone (30
+        # minutes), and then for the one waiting (30 more).
+        expect(line.locator(".estimate")).to_contain_text(re.compile(r"\b60\b"))
+        clock.shift(timedelta(minutes=20))  # the server's clock only: no event, no reload
+        page.clock.fast_forward(61_000)  # the page's next minute
+        expect(line.locator(".estimate")).to_contain_text(re.compile(r"\b(39|40)\b"))
     assert problems == []

@@ -75,10 +75,13 @@ def test_a_manager_reads_the_month_and_downloads_it(
     page.get_by_role("button", name="Show the report").click()
     expect(page.get_by_label("Date or first day")).to_have_value("2026-11-01")
     expect(page.get_by_label("Last day")).to_have_value("2026-11-30")
-    expect(page.locator(".report-covers")).to_contain_text("Nov 1 – 30, 2026")
+    expect(page.locator(".report-covers")).to_contain_text("1 – 30 Nov 2026")
     totals = page.locator("table[data-table=totals] tbody tr td")
     expect(totals).to_have_text(["1", "3", "4", "0", "4"])
-    day = page.locator("table[data-table=by_time] tbody tr", has_text="Nov 2, 2026")
+    # The row headed exactly "2 Nov 2026": has_text would match "12 Nov" and "22 Nov" too.
+    day = page.locator("table[data-table=by_time] tbody tr").filter(
+        has=page.get_by_role("rowheader", name="2 Nov 2026", exact=True)
+    )
     expect(day.locator("td")).to_have_text(["0", "2", "2", "0", "2"])
 
     # The chart is drawn: the appointments' and walk-ins' bars are on the canvas.

@@ -186,7 +186,7 @@ def test_too_early_on_another_day_names_the_day(app: Flask) -> None:
         response = check_in(kiosk, tomorrow["code"])
     assert response.status_code == 409
     assert error_of(response) == (
-        "It is too early to check in. Please come back from Thursday, November 26, 2026 09:30."
+        "It is too early to check in. Please come back from Thursday, 26 November 2026 09:30."
     )
 
 

@@ -15,13 +15,13 @@ import pytest
 import time_machine
 from flask import Flask
 
-from booking.models import Counter, Service
+from booking.models import Counter
 from okienko.database import db
 from queueing.models import (
     StaffUser,
     TicketStatus,
 )
-from queueing.state import recent_handling
+from queueing.state import recent_handling_by_service
 from tests.helpers.floor import (
     NOW,
     Clerk,
@@ -66,9 +66,8 @@ def test_full_lifecycle_through_the_json_api(any_app: Flask, clock: Any) -> None
         ("finish", clerk.id, seat, NOW + timedelta(minutes=15)),
     ]
     with any_app.app_context():
-        assert recent_handling(db.session, db.session.get(Service, done.service_id)) == [
-            timedelta(minutes=12)
-        ]
+        handled = recent_handling_by_service(db.session, [done.service_id])
+        assert handled[done.service_id] == [timedelta(minutes=12)]
     # Actions that do not fit the state are refused, and nothing is logged for them.
     refused(clerk.act(ticket_id, "serve"), 409, "not_allowed")
     refused(clerk.act(ticket_id, "park"), 409, "not_allowed")
@@ -111,7 +110,7 @@ def test_park_and_resume(any_app: Flask, clock: Any) -> None:
         "finish",
     ]
     with any_app.app_context():
-        handling = recent_handling(db.session, db.session.get(Service, done.service_id))
+        handling = recent_handling_by_service(db.session, [done.service_id])[done.service_id]
     # Back from parking it was finished without a new start: handled from its last call,
     # not from the first start (which would count the 5 minutes it sat parked).
     assert timedelta(minutes=1) in handling and max(handling) < timedelta(minutes=5)
@@ -152,7 +151,7 @@ def test_transfer_to_another_service_keeps_the_number(any_app: Flask, clock: Any
     clock.shift(timedelta(seconds=10))
     assert ok(exchange.call_next())["ticket_id"] == later_exchange
     with any_app.app_context():
-        handling = recent_handling(db.session, db.session.get(Service, row.service_id))
+        handling = recent_handling_by_service(db.session, [row.service_id])[row.service_id]
     assert handling == [timedelta(minutes=5)]  # from its call at Stanowisko 3, not the first start
 
 

@@ -17,9 +17,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from booking.admission import DEFAULT_NOTICES
-from booking.models import Counter
-from okienko.database import db
+from booking.models import Counter, Office
+from okienko.database import db, utcnow
 from queueing.models import Device, DeviceKind, Role
+from queueing.state import waiting_counts
 from tests.helpers.admin import ZIELNA, make_account, session_of
 from tests.helpers.floor import (
     KOSZALIN,
@@ -55,6 +56,34 @@ def test_the_display_state_has_an_estimate_per_service(app: Flask, clock: Any) -
     # Three ahead, one open counter, 30 planned minutes each.
     assert lines["raty"]["wait_minutes"] == 90
     assert lines["zamiana"]["waiting"] == 0
+
+
+def test_nobody_ahead_still_waits_while_every_open_counter_is_busy(app: Flask, clock: Any) -> None:
+    """Raty takes 30 planned minutes; the figure is for the next to come. (Read from
+    ``waiting_counts`` itself: a display's state is worked out again on floor events.)"""
+    kiosk = signed_in_device(app)
+    first = walk_in(kiosk, "raty")
+    clerk = Clerk(app, "estimator", "Stanowisko 1")
+
+    def raty_wait() -> int | None:
+        with app.app_context():
+            office = db.session.scalars(select(Office).filter_by(slug=KOSZALIN)).one()
+            lines = {
+                line["service"]: line for line in waiting_counts(db.session(), office, utcnow())
+            }
+            return lines["raty"]["wait_minutes"]
+
+    assert raty_wait() == 30  # R001 ahead, at the idle counter until 10:30
+    ok(clerk.call_next())  # nobody ahead now, but R001 was called at 10:00: free at 10:30
+    assert raty_wait() == 30
+    clock.shift(timedelta(minutes=20))
+    assert raty_wait() == 10
+    ok(clerk.act(first, "serve"))  # served from 10:20: free at 10:50
+    assert raty_wait() == 30
+    clock.shift(timedelta(minutes=45))  # 11:05, past 10:50: expected free within a minute
+    assert raty_wait() == 1
+    Clerk(app, "estimator2", "Stanowisko 2")  # a second counter, idle
+    assert raty_wait() == 0
 
 
 # ---------------------------------------------------------------- the state a display gets
@@ -105,6 +134,20 @@ def test_the_idle_screen_has_todays_hours_the_notices_and_the_counts(
     app.extensions["queue_feeds"].clear()  # no floor event: else its state is reused a while
     state = state_of(display)
     assert state["hours"] == [] and state["notices"] == {}
+
+
+def test_the_state_says_the_servers_time_and_how_long_past_calls_stay(
+    app: Flask, clock: Any
+) -> None:
+    """The idle screen keeps a call DISPLAY_RECENT_MINUTES by the server's clock, which
+    the state gives: the TV's own clock may be wrong."""
+    app.config["DISPLAY_RECENT_MINUTES"] = 12
+    display = signed_in_device(app, DeviceKind.DISPLAY, name="Screen")
+    state = state_of(display)
+    assert datetime.fromisoformat(state["now"]) == NOW
+    assert state["recent_minutes"] == 12
+    clock.shift(timedelta(minutes=20))  # the time of each answer, not of the cached state
+    assert datetime.fromisoformat(state_of(display)["now"]) == NOW + timedelta(minutes=20)
 
 
 def choose_shows(app: Flask, name: str, services: list[str], counters: list[str]) -> None:

@@ -16,7 +16,7 @@ from okienko.database import db
 from queueing import events
 from queueing.feed import KEEP, Feed
 from queueing.models import Ticket, TicketKind, TicketStatus
-from queueing.state import recent_handling, recent_handling_by_service
+from queueing.state import recent_handling_by_service
 
 OFFICE = "koszalin-zbm"
 
@@ -77,9 +77,12 @@ def test_grouped_handling_times_equal_each_service_own(any_app: Flask) -> None:
     with any_app.app_context(), Session(db.engine) as session:
         office = session.scalars(select(Office).where(Office.slug == OFFICE)).one()
         services = office.services[:3]
+        finished: dict[int, list[tuple[datetime, timedelta]]] = {}  # by service
         for n in range(75):  # 25 per service: more than the 20 kept, in mixed order
             service = services[n % 3]
             start = at + timedelta(minutes=7 * n)
+            took = timedelta(minutes=(n * 37) % 23 + 1)
+            finished.setdefault(service.id, []).append((start + took, took))
             session.add(
                 Ticket(
                     office_id=office.id,
@@ -92,11 +95,13 @@ def test_grouped_handling_times_equal_each_service_own(any_app: Flask) -> None:
                     issued_at=start,
                     queued_at=start,
                     serving_at=start,
-                    finished_at=start + timedelta(minutes=(n * 37) % 23 + 1),
+                    finished_at=start + took,
                 )
             )
         session.commit()
         grouped = recent_handling_by_service(session, [s.id for s in office.services])
+        # Each service's own newest 20, as listed here while adding them; none for others.
         for service in office.services:
-            assert sorted(grouped.get(service.id, [])) == sorted(recent_handling(session, service))
+            newest = sorted(finished.get(service.id, []), reverse=True)[:20]
+            assert sorted(grouped.get(service.id, [])) == sorted(took for _, took in newest)
         assert [len(grouped[s.id]) for s in services] == [20, 20, 20]

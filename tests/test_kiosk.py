@@ -39,8 +39,8 @@ from tests.helpers.floor import (
     "now,opens",
     [
         (utc("2026-11-25", "06:30"), "07:15"),  # before opening on the day
-        (utc("2026-11-25", "15:20"), "Thursday, November 26, 2026 07:15"),  # after closing
-        (utc("2026-11-28", "10:00"), "Monday, November 30, 2026 07:15"),  # Saturday
+        (utc("2026-11-25", "15:20"), "Thursday, 26 November 2026 07:15"),  # after closing
+        (utc("2026-11-28", "10:00"), "Monday, 30 November 2026 07:15"),  # Saturday
     ],
 )
 def test_walk_in_when_closed_says_when_the_office_opens(app: Flask, now: datetime, opens: str):

@@ -81,7 +81,7 @@ def test_every_route_is_documented_and_every_operation_exists(app: Flask) -> Non
         if rule.rule.startswith(PREFIX + "/")
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
-    assert len(routes) == 11
+    assert len(routes) == 13
     assert routes == set(operations())
 
 
@@ -127,6 +127,12 @@ def test_every_documented_answer_is_given_and_matches_its_schema(any_app: Flask)
         api("get", path, office)
         api("get", path, nowhere)
 
+    for path in ("/offices/{slug}/hours", "/offices/{slug}/queue"):
+        api("get", path, office)
+        api("get", path, nowhere)
+    api("get", "/offices/{slug}/hours", office, query_string={"days": "60", "lang": "en"})
+    api("get", "/offices/{slug}/hours", office, query_string={"days": "61"})
+
     free = "/offices/{slug}/services/{key}/availability"
     api("get", free, service)
     api("get", free, service, query_string={"from": str(local_today()), "to": "2099-01-01"})
@@ -161,7 +167,7 @@ def test_every_documented_answer_is_given_and_matches_its_schema(any_app: Flask)
     api("post", create, json=body(regime_start, **bytom))  # answers_missing
     refusing = {**ADMITTED, "symptoms": True}
     api("post", create, json=body(regime_start, **bytom, declaration=refusing))  # not_admitted
-    api("post", create, data="[" * 70_000, content_type="application/json")
+    api("post", create, data="[" * 140_000, content_type="application/json")  # over 128 KiB
 
     code, token = {"code": first["code"]}, {"X-Booking-Token": first["token"]}
     for path in ("/bookings/{code}", "/bookings/{code}/cancel"):

@@ -85,6 +85,20 @@ def test_an_early_check_in_is_not_delayed_by_its_own_booking(app: Flask) -> None
     assert status["ahead"] == 1 and status["wait_minutes"] == 30
 
 
+def test_next_in_line_waits_for_the_busy_counter(app: Flask, clock: Any) -> None:
+    kiosk = signed_in_device(app)
+    clerk = Clerk(app, "koszalin1", "Stanowisko 1")
+    walk_in(kiosk)
+    second = walk_in(kiosk)
+    ok(clerk.call_next())  # R001 at the only open counter since 10:00, 30 planned minutes
+    clock.shift(timedelta(minutes=12))
+    page = kiosk.get(f"/kiosk/ticket/{second}").get_data(as_text=True)
+    status = app.test_client().get(f"/t/{status_token(app, second)}/status.json").get_json()
+    assert "0 people ahead of you" in page
+    assert "Estimated wait: about 18 min" in page  # until 10:30, not "0 min"
+    assert (status["ahead"], status["next"], status["wait_minutes"]) == (0, True, 18)
+
+
 def test_phone_status_page_follows_the_ticket(app: Flask, clock: Any) -> None:
     kiosk = signed_in_device(app)
     clerk = Clerk(app, "koszalin1", "Stanowisko 1")

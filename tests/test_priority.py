@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from queueing.estimate import estimated_wait, handling_time
+from queueing.estimate import OpenCounter, handling_time, play_out
 from queueing.priority import Waiting, choose_next, eligible, order
 
 SLOT = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # an appointment's slot start
@@ -107,28 +108,46 @@ def test_handling_time_is_the_median_of_recent_times_or_the_planned_duration() -
     assert handling_time([timedelta(minutes=7)], planned) == timedelta(minutes=7)
 
 
-def test_wait_without_appointments_divides_the_line_among_open_counters() -> None:
-    ten = timedelta(minutes=10)
-    assert estimated_wait(0, ten, 1, SLOT) == timedelta(0)
-    assert estimated_wait(3, ten, 1, SLOT) == timedelta(minutes=30)
-    assert estimated_wait(3, ten, 2, SLOT) == timedelta(minutes=15)
-    assert estimated_wait(6, ten, 3, SLOT) == timedelta(minutes=20)
+TEN = timedelta(minutes=10)
+
+
+def wait(ahead: int, counters: int, visits: Sequence[int] = ()) -> timedelta | None:
+    """The wait of a walk-in of A who came at 11:00 behind ``ahead`` walk-ins of A (in
+    line since before 9:00), on ``counters`` counters idle at 9:00, 10 minutes a visit;
+    ``visits``: booked visits of A due so many minutes after 9:00 (all before 11:00)."""
+    line = [walk_in(n, n - 60) for n in range(1, ahead + 1)] + [walk_in(ahead + 1, 120)]
+    starts = play_out(
+        line,
+        [OpenCounter(c, {A}, SLOT) for c in range(counters)],
+        {A: TEN},
+        {A: [SLOT + timedelta(minutes=m) for m in visits]},
+        [ahead + 1],
+    )
+    start = starts.get(ahead + 1)
+    return None if start is None else start - SLOT
+
+
+def test_wait_without_appointments_shares_the_line_among_open_counters() -> None:
+    assert wait(0, 1) == timedelta(0)
+    assert wait(3, 1) == timedelta(minutes=30)
+    # Two ahead at 0, the third at 10 on one counter: the other is free at 10.
+    assert wait(3, 2) == timedelta(minutes=10)
+    assert wait(6, 3) == timedelta(minutes=20)
 
 
 def test_wait_with_no_open_counter_is_unknown() -> None:
-    assert estimated_wait(2, timedelta(minutes=10), 0, SLOT) is None
-    assert estimated_wait(0, timedelta(minutes=10), 0, SLOT, [SLOT]) is None
+    assert wait(2, 0) is None
+    assert wait(0, 0, [0]) is None
 
 
 def test_appointments_due_before_the_turn_are_slotted_in() -> None:
-    ten = timedelta(minutes=10)
     # 3 ahead, one counter: 30 minutes. A visit booked at +15 comes before that turn.
-    assert estimated_wait(3, ten, 1, SLOT, [SLOT + timedelta(minutes=15)]) == timedelta(minutes=40)
+    assert wait(3, 1, [15]) == timedelta(minutes=40)
     # One booked after the turn (at +45) does not push it back.
-    assert estimated_wait(3, ten, 1, SLOT, [SLOT + timedelta(minutes=45)]) == timedelta(minutes=30)
+    assert wait(3, 1, [45]) == timedelta(minutes=30)
     # A pushed-back turn can be passed by the next appointment too: +15 moves it to 40, so
     # one at +35 now comes first as well; one at +55 still does not.
-    later = [SLOT + timedelta(minutes=m) for m in (55, 35, 15)]
-    assert estimated_wait(3, ten, 1, SLOT, later) == timedelta(minutes=50)
-    # Two counters share the appointments as they share the line.
-    assert estimated_wait(4, ten, 2, SLOT, [SLOT + timedelta(minutes=5)]) == timedelta(minutes=25)
+    assert wait(3, 1, [55, 35, 15]) == timedelta(minutes=50)
+    # Two counters share the appointments as they share the line: four ahead until 20,
+    # the visit due at 5 then takes one counter, this ticket the other at 20.
+    assert wait(4, 2, [5]) == timedelta(minutes=20)

@@ -84,13 +84,18 @@ def test_the_page_and_its_json_show_the_counters_now(any_app: Flask, clock: Any)
         0,
         0,
     ]
-    # Two raty ahead of a newcomer, one counter open for raty (Stanowisko 1), 30 minutes each.
-    assert lines["raty"]["wait_minutes"] == 60
-    assert lines["raty"]["wait"] == "about 1 h"
+    # Two raty ahead of a newcomer, one counter open for raty (Stanowisko 1), 30 minutes
+    # each, and that counter busy with R001 until 10:30: R002 at 10:30, R003 at 11:00, the
+    # newcomer at 11:30.
+    assert lines["raty"]["wait_minutes"] == 90
+    assert lines["raty"]["wait"] == "about 1 h 30 min"
     assert lines["raty"]["name"] == "Paying arrears in instalments"
-    # Stanowisko 3 takes only zamiana, and nobody waits for it now.
-    # Its two counters (1 and 3) would first take the two raty that Stanowisko 1 serves too.
-    assert lines["zamiana"]["wait_minutes"] == 30 and lines["zamiana"]["wait"] == "about 30 min"
+    # Stanowisko 3 takes only zamiana, and nobody waits for it now. Both its counters are
+    # busy until 10:30 (R001 served, Z001 called at 10:00, 30 minutes each); then
+    # Stanowisko 1 calls R002, first in its line, and Stanowisko 3, which never takes
+    # raty, calls the zamiana newcomer: 30 minutes (not 60, as if both took the raty).
+    assert lines["zamiana"]["wait_minutes"] == 30
+    assert lines["zamiana"]["wait"] == "about 30 min"
     assert state["counters_open"] == 2 and state["counters"] == 3
     assert state["open_counter_names"] == ["Stanowisko 1", "Stanowisko 3"]
     assert state["counters_text"] == "Counters open: 2 of 3"
@@ -108,7 +113,7 @@ def test_the_page_and_its_json_show_the_counters_now(any_app: Flask, clock: Any)
         "Being served",
         '<span class="pq-ticket">Z001</span>',
         '<th scope="row">Paying arrears in instalments</th><td class="pq-num">2</td>'
-        "<td>about 1 h</td>",
+        "<td>about 1 h 30 min</td>",
         "Counters open: 2 of 3",
         "Open today 07:15–15:15.",
         "Updated at 10:00",
@@ -328,11 +333,12 @@ def test_the_json_is_the_same_for_anyone_and_carries_nobodys_cookie(app: Flask, 
     assert "Set-Cookie" not in response.headers
     # The page itself remembers the language as every resident page does.
     assert "Set-Cookie" in client.get(f"{PAGE}?lang=cs").headers
-    # A kiosk's lasting session, renewed on its other requests, is not sent here either.
+    # A kiosk's lasting session, renewed once a day on its own pages, is not sent here either.
     kiosk = signed_in_device(app)
-    assert "Set-Cookie" in kiosk.get("/kiosk/").headers
+    clock.shift(timedelta(days=1))
     shown = kiosk.get(f"{PAGE}/state.json?lang=pl")
     assert shown.status_code == 200 and "Set-Cookie" not in shown.headers
+    assert "Set-Cookie" in kiosk.get("/kiosk/").headers
     # Nor did the request change the kiosk's own language (kept in its session).
     assert 'lang="en"' in kiosk.get("/kiosk/").get_data(as_text=True)
 

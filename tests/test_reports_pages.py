@@ -255,9 +255,9 @@ def test_the_visitors_table_shows_the_known_days(
         "Total",
     ]
     assert len(days) == 30
-    assert days[0] == ["Nov 1, 2026", "0", "0", "0", "0", "0"]
-    assert days[1] == ["Nov 2, 2026", "0", "2", "2", "0", "2"]
-    assert days[2] == ["Nov 3, 2026", "1", "1", "2", "0", "2"]
+    assert days[0] == ["1 Nov 2026", "0", "0", "0", "0", "0"]
+    assert days[1] == ["2 Nov 2026", "0", "2", "2", "0", "2"]
+    assert days[2] == ["3 Nov 2026", "1", "1", "2", "0", "2"]
     assert found["totals"] == [
         ["Appointments", "Walk-ins", "In person", "Phone consultations", "Total"],
         ["1", "3", "4", "0", "4"],

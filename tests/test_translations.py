@@ -24,9 +24,12 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from markupsafe import escape
 
+import okienko.i18n
+
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "translations"
-LANGUAGES = ("pl", "cs")
+# Every language but English, the source: a new one is checked as soon as it is listed.
+LANGUAGES = tuple(lang for lang in okienko.i18n.LANGUAGES if lang != "en")
 
 # A printf-style conversion as Python's % operator reads it, e.g. %(name)s, %(days)d, %%.
 PLACEHOLDER = re.compile(

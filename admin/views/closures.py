@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from babel.dates import format_date
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import format_date, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, Field, StringField
@@ -18,6 +19,7 @@ from booking.availability import local_today
 from booking.models import Closure, Office
 from booking.slots import clock_text, parse_clock
 from okienko.database import db, utcnow
+from okienko.i18n import date_locale
 from okienko.transaction import unit_of_work
 
 from ..access import admin_required, managed_office, owned, staff
@@ -141,11 +143,11 @@ def _page(office: Office, form: ClosureForm, status: int = 200) -> Any:
 
 def closure_text(closure: Closure) -> str:
     """When a closure applies, in words: "24 December 2026", "… – …", with its times."""
-    first = format_date(closure.first_day, "full")
+    first = format_date(closure.first_day, "full", locale=date_locale())
     days = (
         first
         if closure.first_day == closure.last_day
-        else f"{first} – {format_date(closure.last_day, 'full')}"
+        else f"{first} – {format_date(closure.last_day, 'full', locale=date_locale())}"
     )
     if closure.starts is None or closure.ends is None:
         return days

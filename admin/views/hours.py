@@ -12,8 +12,8 @@ import itertools
 from datetime import date, time
 from typing import Any
 
+from babel.dates import format_date
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
@@ -24,6 +24,7 @@ from booking.availability import local_today
 from booking.models import Office
 from booking.slots import END_OF_DAY, parse_clock
 from okienko.database import utcnow
+from okienko.i18n import date_locale
 
 from ..access import admin_required, managed_office, staff
 from ..changes import NeedsDecision, affected_page, change_office
@@ -149,8 +150,9 @@ class HoursForm(AdminForm):
 
 def validity(hours: HoursSet) -> str:
     """When a set applies, in words."""
-    first = format_date(hours.valid_from, "long") if hours.valid_from else None
-    last = format_date(hours.valid_to, "long") if hours.valid_to else None
+    locale = date_locale()
+    first = format_date(hours.valid_from, "long", locale=locale) if hours.valid_from else None
+    last = format_date(hours.valid_to, "long", locale=locale) if hours.valid_to else None
     if first and last:
         return _("from %(first)s to %(last)s", first=first, last=last)
     if first:
@@ -215,7 +217,7 @@ def _editor(
 
 def day_names() -> list[str]:
     monday = date(2024, 1, 1)
-    return [format_date(monday.replace(day=1 + d), "EEEE") for d in WEEK]
+    return [format_date(monday.replace(day=1 + d), "EEEE", locale=date_locale()) for d in WEEK]
 
 
 @bp.get("/o/<slug>/hours")

@@ -39,6 +39,7 @@ NAME_LABELS = {
     "pl": _l("Name in Polish"),
     "cs": _l("Name in Czech"),
     "en": _l("Name in English"),
+    "uk": _l("Name in Ukrainian"),
 }
 
 
@@ -107,6 +108,7 @@ class SettingsForm(AdminForm):
     name_pl = StringField(NAME_LABELS["pl"], validators=[Length(max=200)], filters=[strip])
     name_cs = StringField(NAME_LABELS["cs"], validators=[Length(max=200)], filters=[strip])
     name_en = StringField(NAME_LABELS["en"], validators=[Length(max=200)], filters=[strip])
+    name_uk = StringField(NAME_LABELS["uk"], validators=[Length(max=200)], filters=[strip])
     language = SelectField(
         _l("The office's language"),
         choices=[SelectChoice(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],

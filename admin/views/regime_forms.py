@@ -36,16 +36,22 @@ from wtforms.validators import (
 
 from booking.contact import ContactError, normalize_email, normalize_phone
 from booking.models import AdmissionQuestion, Department
-from okienko.i18n import LANGUAGES
+from okienko.i18n import LANGUAGES, REQUIRED_LANGUAGES
 
 from ..forms import AdminForm, AdminSubform, strip
 from ..regime import DepartmentData, Phone, Regime
 
-IN_LANGUAGE = {"pl": _l("In Polish"), "cs": _l("In Czech"), "en": _l("In English")}
+IN_LANGUAGE = {
+    "pl": _l("In Polish"),
+    "cs": _l("In Czech"),
+    "en": _l("In English"),
+    "uk": _l("In Ukrainian"),
+}
 TOPIC_IN = {
     "pl": _l("Topic in Polish"),
     "cs": _l("Topic in Czech"),
     "en": _l("Topic in English"),
+    "uk": _l("Topic in Ukrainian"),
 }
 TOPIC_LENGTH = Length(max=300, message=_l("At most %(max)d characters, please."))
 NOTICE_LINES = 10
@@ -109,17 +115,19 @@ class RegimeForm(AdminForm):
         )
 
 
+def _at_most(limit: int) -> Length:
+    return Length(max=limit, message=_l("At most %(max)d characters, please."))
+
+
 def _required_text(limit: int) -> list[Any]:
-    return [
-        DataRequired(_l("Please give the text in this language.")),
-        Length(max=limit, message=_l("At most %(max)d characters, please.")),
-    ]
+    return [DataRequired(_l("Please give the text in this language.")), _at_most(limit)]
 
 
 class QuestionForm(AdminForm):
     text_pl = TextAreaField(IN_LANGUAGE["pl"], validators=_required_text(500), filters=[strip])
     text_cs = TextAreaField(IN_LANGUAGE["cs"], validators=_required_text(500), filters=[strip])
     text_en = TextAreaField(IN_LANGUAGE["en"], validators=_required_text(500), filters=[strip])
+    text_uk = TextAreaField(IN_LANGUAGE["uk"], validators=[_at_most(500)], filters=[strip])
     refuse_on = RadioField(
         _l("Which answer keeps the visitor out?"),
         choices=[SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No"))],
@@ -143,6 +151,7 @@ class NoticesForm(AdminForm):
     notices_pl = TextAreaField(IN_LANGUAGE["pl"])
     notices_cs = TextAreaField(IN_LANGUAGE["cs"])
     notices_en = TextAreaField(IN_LANGUAGE["en"])
+    notices_uk = TextAreaField(IN_LANGUAGE["uk"])
 
     def fill(self, notices: dict[str, list[str]]) -> None:
         for lang in LANGUAGES:
@@ -178,6 +187,7 @@ class PhoneForm(AdminSubform):
     topic_pl = StringField(TOPIC_IN["pl"], validators=[TOPIC_LENGTH], filters=[strip])
     topic_cs = StringField(TOPIC_IN["cs"], validators=[TOPIC_LENGTH], filters=[strip])
     topic_en = StringField(TOPIC_IN["en"], validators=[TOPIC_LENGTH], filters=[strip])
+    topic_uk = StringField(TOPIC_IN["uk"], validators=[TOPIC_LENGTH], filters=[strip])
 
     def topics(self) -> dict[str, str]:
         return {lang: self[f"topic_{lang}"].data or "" for lang in LANGUAGES}
@@ -211,6 +221,7 @@ class DepartmentForm(AdminForm):
     name_pl = StringField(IN_LANGUAGE["pl"], validators=_required_text(200), filters=[strip])
     name_cs = StringField(IN_LANGUAGE["cs"], validators=_required_text(200), filters=[strip])
     name_en = StringField(IN_LANGUAGE["en"], validators=_required_text(200), filters=[strip])
+    name_uk = StringField(IN_LANGUAGE["uk"], validators=[_at_most(200)], filters=[strip])
     email = StringField(
         _l("E-mail"),
         validators=[Optional(), Length(max=200, message=_l("This e-mail address is too long."))],
@@ -258,7 +269,7 @@ class DepartmentForm(AdminForm):
                     entry.number.data = normalize_phone(entry.number.data, self.region)
                 except ContactError as exc:
                     entry.number.errors = [*entry.number.errors, exc.message]
-                if any(topics.values()) and not all(topics.values()):
+                if any(topics.values()) and not all(topics[lang] for lang in REQUIRED_LANGUAGES):
                     entry.topic_en.errors = [
                         *entry.topic_en.errors,
                         _l("Give the topic in every language, or in none."),

@@ -39,16 +39,23 @@ section("admin.services", _l("Services"), 20)
 
 # Worded as the settings' "Name in Polish": each language's own phrase reads better than
 # a language name in brackets.
-NAME_LABELS = {"pl": _l("Name in Polish"), "cs": _l("Name in Czech"), "en": _l("Name in English")}
+NAME_LABELS = {
+    "pl": _l("Name in Polish"),
+    "cs": _l("Name in Czech"),
+    "en": _l("Name in English"),
+    "uk": _l("Name in Ukrainian"),
+}
 DESCRIPTION_LABELS = {
     "pl": _l("Description in Polish"),
     "cs": _l("Description in Czech"),
     "en": _l("Description in English"),
+    "uk": _l("Description in Ukrainian"),
 }
 DOCUMENTS_LABELS = {
     "pl": _l("Documents to bring, in Polish, one a line"),
     "cs": _l("Documents to bring, in Czech, one a line"),
     "en": _l("Documents to bring, in English, one a line"),
+    "uk": _l("Documents to bring, in Ukrainian, one a line"),
 }
 DOCUMENT_LINE = 200
 
@@ -85,13 +92,19 @@ def _documents(code: str) -> TextAreaField:
 
 
 class ServiceForm(AdminForm):
-    name_pl, name_cs, name_en = _name("pl"), _name("cs"), _name("en")
-    description_pl, description_cs, description_en = (
+    name_pl, name_cs, name_en, name_uk = _name("pl"), _name("cs"), _name("en"), _name("uk")
+    description_pl, description_cs, description_en, description_uk = (
         _description("pl"),
         _description("cs"),
         _description("en"),
+        _description("uk"),
     )
-    documents_pl, documents_cs, documents_en = _documents("pl"), _documents("cs"), _documents("en")
+    documents_pl, documents_cs, documents_en, documents_uk = (
+        _documents("pl"),
+        _documents("cs"),
+        _documents("en"),
+        _documents("uk"),
+    )
     duration_minutes = WholeNumberField(
         _l("Duration in minutes"),
         validators=[NumberRange(1, 480, _l("Give a whole number from %(min)s to %(max)s."))],

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import abort, current_app, render_template, request, url_for
 from sqlalchemy import select
 
 from okienko.database import db, utcnow
 
-from ..models import Office
+from ..cache import cached_first_free
+from ..formatting import local_date, local_day, local_time, short_day
+from ..models import Office, Service
 from ..offices import service_by_key
 from ..privacy import supervisory_authority
 from ..times import iso
+from ..versions import office_at_version
 from .blueprint import bp
 from .calendar import closures_between, day_starts, month_view
 from .lookups import get_office, get_service_at_version
@@ -49,11 +54,27 @@ def office_privacy(slug: str) -> str:
     )
 
 
+def first_free_link(office: Office, service: Service, start: datetime) -> dict[str, str]:
+    """The calendar's "First free time" button: to the booking form, as a time button goes."""
+    return {
+        "url": url_for(".book", slug=office.slug, key=service.key, start=iso(start)),
+        "day": short_day(local_day(start, office)),
+        "time": local_time(start, office),
+    }
+
+
 @bp.get("/o/<slug>")
 def office(slug: str) -> str:
-    office = get_office(slug)
+    office, version = office_at_version(db.session(), slug) or abort(404)
+    now = utcnow()
     services = [s for s in office.services if s.bookable_online]
-    return render_template("booking/office.html", office=office, services=services)
+    next_free = {}
+    for service in services:
+        start = cached_first_free(db.session(), office, version, service, now)
+        next_free[service.id] = local_date(local_day(start, office)) if start else None
+    return render_template(
+        "booking/office.html", office=office, services=services, next_free=next_free
+    )
 
 
 @bp.get("/o/<slug>/<key>")
@@ -61,12 +82,15 @@ def service_calendar(slug: str, key: str) -> str:
     # No ETag or 304 for pages: each carries its own CSRF token and CSP nonce. The free
     # times behind them come from the cache.
     office, service, version = get_service_at_version(slug, key)
-    view = month_view(office, service, request.args.get("month"), utcnow(), version=version)
+    now = utcnow()
+    view = month_view(office, service, request.args.get("month"), now, version=version)
+    start = cached_first_free(db.session(), office, version, service, now)
     return render_template(
         "booking/calendar.html",
         office=office,
         service=service,
         **view,
+        first_free=None if start is None else first_free_link(office, service, start),
         day_url=lambda d: url_for(".service_day", slug=slug, key=key, day=d.isoformat()),
         month_url=lambda m: url_for(".service_calendar", slug=slug, key=key, month=m),
     )

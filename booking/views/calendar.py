@@ -10,7 +10,7 @@ from flask import abort
 
 from okienko.database import db, utcnow
 
-from ..availability import availability, booking_window, local_today
+from ..availability import availability, booking_window, window_days
 from ..cache import free_times
 from ..models import Closure, Office, Service
 
@@ -49,8 +49,7 @@ def month_view(
     version: int | None = None,
 ) -> dict[str, Any]:
     """The calendar of one month: which days have free times (from ``not_before`` on)."""
-    today = local_today(office, now)
-    last_day = booking_window(office, now)[1].astimezone(ZoneInfo(office.timezone)).date()
+    today, last_day = window_days(office, now)
     try:
         first = datetime.strptime(month, "%Y-%m").date() if month else today.replace(day=1)
     except ValueError:
@@ -110,10 +109,10 @@ def day_starts(
         day = date.fromisoformat(day_text)
     except ValueError:
         abort(404)
-    last_day = booking_window(office, now)[1].astimezone(ZoneInfo(office.timezone)).date()
+    first_day, last_day = window_days(office, now)
     # No time outside the booking window is ever free, and days at the ends of the
     # calendar overflow in the arithmetic below: such a day is a link no longer valid.
-    if not local_today(office, now) <= day <= last_day:
+    if not first_day <= day <= last_day:
         abort(404)
     free = free_between(office, service, day, day, now, ignore_booking, version)
     return day, [s for s in free.get(day, []) if not_before is None or s >= not_before]

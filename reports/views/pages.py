@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from babel.dates import format_interval, format_skeleton
+from babel.dates import format_date, format_interval, format_skeleton
 from flask import Response, abort, render_template, request, send_file
-from flask_babel import format_date, format_decimal, format_percent, get_locale
+from flask_babel import format_decimal, format_percent, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -27,6 +27,7 @@ from admin.views.blueprint import section
 from booking.models import Office
 from booking.offices import storable
 from okienko.database import db, utcnow
+from okienko.i18n import date_locale
 from queueing.models import Role
 
 from ..catalogue import REPORTS, Entry
@@ -91,8 +92,8 @@ def figure(value: Any, column: Column, grain: str | None = None) -> str:
         return str(format_decimal(value, "#,##0.0"))
     if kind == "date" and isinstance(value, date):
         if grain == "month":
-            return format_skeleton("yMMMM", value, locale=locale())
-        return str(format_date(value, "medium"))
+            return format_skeleton("yMMMM", value, locale=date_locale())
+        return format_date(value, "medium", locale=date_locale())
     if kind == "hour":
         return hour_label(value)
     if kind == "weekday":
@@ -103,7 +104,7 @@ def figure(value: Any, column: Column, grain: str | None = None) -> str:
 def axis_label(value: Any, column: Column, grain: str) -> str:
     """A shorter label on the chart's axis than in the table beside it: "Nov 2", "Mon"."""
     if column.kind == "date" and isinstance(value, date):
-        return format_skeleton("yMMM" if grain == "month" else "MMMd", value, locale=locale())
+        return format_skeleton("yMMM" if grain == "month" else "MMMd", value, locale=date_locale())
     if column.kind == "weekday" and value is not None:
         return weekday_name(value, locale(), "abbreviated")
     return figure(value, column, grain)
@@ -150,7 +151,7 @@ def shown(table: Table, grain: str) -> Shown:
 
 
 def period_label(first: date, last: date) -> str:
-    return format_interval(first, last, "yMMMd", locale=locale())
+    return format_interval(first, last, "yMMMd", locale=date_locale())
 
 
 def offices_label(chosen: Selection) -> str:

@@ -26,6 +26,11 @@
   var failures = 0;
   var audio = null;
   var live = false;        // the stream is open, or the last poll answered
+  // The idle screen lists the calls of the last recentMs by the server's clock (its offset
+  // from this TV's clock is skew): a resident who looked away still finds their number.
+  var recentMs = 0;
+  var skew = 0;
+  var shownPast = "";      // the ids the idle screen lists now, to notice one expiring
 
   function text(tag, cls, value) {
     var el = document.createElement(tag);
@@ -62,21 +67,46 @@
     });
   }
 
-  // Idle when no resident is being called or served: hours, notices and counts instead.
+  function recent(call) {
+    var at = Date.parse(call.at);
+    return !isNaN(at) && Date.now() + skew - at < recentMs;
+  }
+
+  function pastCalls() {
+    return calls.filter(recent).slice(0, SHOWN_CALLS);
+  }
+
+  function idsOf(list) {
+    return list.map(function (c) { return c.id; }).join(",");
+  }
+
+  // Idle when no resident is being called or served: hours, notices and counts, with the
+  // calls of the last few minutes (plainly past ones) until there are none.
   function render(freshId) {
+    var busy = calls.some(function (c) { return c.status === "called" || c.status === "serving"; });
+    var list = busy ? calls.slice(0, SHOWN_CALLS) : pastCalls();
+    shownPast = busy ? "" : idsOf(list);
     callsList.replaceChildren();
-    calls.slice(0, SHOWN_CALLS).forEach(function (call, index) {
+    list.forEach(function (call, index) {
       var li = document.createElement("li");
       var state = call.status === "called" ? " current" : (call.status === "serving" ? "" : " done");
-      li.className = "call" + state + (index === 0 ? " newest" : "") + (call.id === freshId ? " blink" : "");
+      li.className = busy ? "call" + state + (index === 0 ? " newest" : "") + (call.id === freshId ? " blink" : "")
+        : "call done past";
       li.dataset.ticket = call.ticket;
       li.append(text("span", "call-ticket", call.ticket), text("span", "call-arrow", "→"),
         text("span", "call-counter", call.counter || ""), text("span", "call-time", clockTime(call.at)));
       callsList.append(li);
     });
-    var busy = calls.some(function (c) { return c.status === "called" || c.status === "serving"; });
     root.classList.toggle("idle-mode", !busy);
+    root.classList.toggle("recent-mode", !busy && list.length > 0);
     fit();
+  }
+
+  // The server's time and window, from a state: the end of the window needs no event.
+  function setClock(state) {
+    var now = Date.parse(state.now);
+    if (!isNaN(now)) skew = now - Date.now();
+    if (typeof state.recent_minutes === "number") recentMs = state.recent_minutes * 60000;
   }
 
   function renderWaiting(waiting) {
@@ -126,6 +156,7 @@
     stateId = state.last_event_id || 0;
     seen(stateId);
     calls = state.calls.filter(function (c) { return c.counter && callShown(c); }).map(asCall);
+    setClock(state);
     render(null);
     renderWaiting(state.waiting);
     renderNotices(state.notices, state.hours);
@@ -275,13 +306,28 @@
     }
   }, 5000);
 
-  // Today's hours and notices change at midnight, also on a display that never reconnects.
+  // Once a minute: the wait estimates move with the clock while a counter stays busy (no
+  // floor event says so), today's hours and notices change at midnight, and the server's
+  // time is read again, should the TV's clock drift. The calls are left alone: rebuilding
+  // them would announce them again to a screen reader. A state older than the stream's
+  // last event would put back older counts, so it is dropped.
   setInterval(function () {
     fetch(root.dataset.state, { cache: "no-store", credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (state) { if (state) renderNotices(state.notices, state.hours); })
+      .then(function (state) {
+        if (!state) return;
+        setClock(state);
+        renderNotices(state.notices, state.hours);
+        if ((state.last_event_id || 0) >= lastId) renderWaiting(state.waiting);
+      })
       .catch(function () { /* the stream's own handling shows a lost connection */ });
-  }, 600000);
+  }, 60000);
+
+  // A past call leaves the idle screen once older than the window; the last one gone,
+  // the screen is hours, notices and counts alone.
+  setInterval(function () {
+    if (root.classList.contains("recent-mode") && idsOf(pastCalls()) !== shownPast) render(null);
+  }, 10000);
 
   // The office's time, whatever time zone the TV itself was set to.
   function tick() {

@@ -101,14 +101,43 @@
     if (navigator.vibrate) navigator.vibrate([500, 200, 500, 200, 500]);
     if (soundButton.getAttribute("aria-pressed") === "true") chime();
     if (window.Notification && Notification.permission === "granted") {
-      try {
-        new Notification(fill(text.noticeTitle, s), {
-          body: fill(text.called, s), tag: dismissedKey, renotify: true,
-        });
-      } catch (e) {
-        // Android's Chrome shows notifications only through a service worker: the
-        // vibration and the full-screen view still say it.
-      }
+      notify(fill(text.noticeTitle, s), {
+        body: fill(text.called, s),
+        // One tag per ticket: a later call replaces the earlier one's notification.
+        tag: dismissedKey, renotify: true,
+        data: { url: location.href.split("#")[0] },
+      });
+    }
+  }
+
+  // Android's Chrome shows notifications only through a service worker (its Notification
+  // constructor throws), so the worker is the way wherever there is one; the constructor
+  // only where there is none, or it could not be registered. It is registered once the
+  // resident allowed notifications: nobody else needs it.
+  var worker = null;
+  function startWorker() {
+    if (worker || !navigator.serviceWorker) return;
+    worker = navigator.serviceWorker.register(text.worker).then(function () {
+      return navigator.serviceWorker.ready;  // showNotification needs an active worker
+    });
+    worker.catch(function () { worker = null; });
+  }
+
+  function notify(title, options) {
+    if (worker) {
+      worker.then(function (registration) {
+        return registration.showNotification(title, options);
+      }).catch(function () { pageNotification(title, options); });
+    } else {
+      pageNotification(title, options);
+    }
+  }
+
+  function pageNotification(title, options) {
+    try {
+      new Notification(title, options);
+    } catch (e) {
+      // No way to notify here: the vibration and the full-screen view still say it.
     }
   }
 
@@ -150,6 +179,7 @@
 
   function showPermission() {
     var permission = window.Notification ? Notification.permission : "unsupported";
+    if (permission === "granted") startWorker();
     notifyButton.hidden = permission !== "default";
     notifyState.textContent = permission === "granted" ? notifyState.dataset.granted
       : permission === "denied" ? notifyState.dataset.denied : "";
