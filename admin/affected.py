@@ -59,7 +59,8 @@ def _serving(session: Session, office: Office) -> set[tuple[int, int]]:
 
 
 def stranded(session: Session, office: Office, now: datetime) -> list[Booking]:
-    """Active bookings starting after ``now`` whose counter time the office no longer has."""
+    """Bookings holding counter time (active or awaiting their confirmation) starting after
+    ``now`` whose counter time the office no longer has."""
     # The change was flushed: read the office's calendar and counters afresh.
     session.expire(office, ["hours", "closures", "counters", "services"])
     bookings = list(
@@ -67,7 +68,7 @@ def stranded(session: Session, office: Office, now: datetime) -> list[Booking]:
             select(Booking)
             .where(
                 Booking.office_id == office.id,
-                Booking.status == BookingStatus.BOOKED,
+                Booking.status.in_((BookingStatus.BOOKED, BookingStatus.PENDING)),
                 Booking.starts_at > now,
             )
             .order_by(Booking.starts_at, Booking.id)

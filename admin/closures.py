@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from booking.availability import hours_rules
 from booking.holidays import holiday_names
 from booking.models import Closure, Office
+from booking.signals import time_freed
 from booking.slots import rules_on
 from booking.versions import touch
 from queueing.models import StaffUser
@@ -75,10 +77,23 @@ def delete_closure(
 ) -> None:
     """Open again: more time to book, so no booking is affected; cached times refresh."""
     before = snapshot(closure, FIELDS)
+    reopened = closure.first_day, closure.last_day
     office.closures.remove(closure)
     session.delete(closure)
     session.flush()
     touch(session, office.id)
+    # The reopened days' times go to the waiting list first (booking/waitlist.py).
+    zone = ZoneInfo(office.timezone)
+    time_freed.send(
+        office,
+        session=session,
+        starts_at=datetime.combine(reopened[0], time(0), zone),
+        ends_at=datetime.combine(reopened[1] + timedelta(days=1), time(0), zone),
+        counter_id=None,
+        service_id=None,
+        reason="reopened",
+        now=now,
+    )
     record(session, now, actor, "delete", "closure", closure.id, office_id=office.id, before=before)
 
 

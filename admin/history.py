@@ -81,6 +81,7 @@ FIELDS: dict[tuple[str, str] | str, LazyString] = {
     "country": _l("Country"),
     "subdivision": _l("Region"),
     "public_holidays": _l("Closed on public holidays"),
+    "bot_challenge": _l("Ask online bookings to pass a check that they are not a robot"),
     "language": _l("The office's language"),
     ("office", "email"): _l("Contact e-mail"),
     "phone": _l("Phone"),
@@ -98,6 +99,12 @@ FIELDS: dict[tuple[str, str] | str, LazyString] = {
     "max_calls": _l("Calls before a ticket counts as not present"),
     "call_cooldown_seconds": _l("Seconds between two calls at one counter"),
     "retention_days": _l("Days a resident's name and contacts are kept after the visit"),
+    # [share] The office's default and a service's own (booking/walk_in_share.py).
+    "walk_in_share": _l("Time kept for walk-ins, per cent of each day"),
+    "confirm_by_mail": _l("Bookings must be confirmed by the link in their e-mail"),
+    "confirm_minutes": _l("Minutes to confirm a booking before its time is released"),
+    "waitlist_hold_minutes": _l("Minutes a freed time is held for the first on the waiting list"),
+    "rebook_delay_minutes": _l("Minutes before a cancelled time can be booked again"),
     # An import's counts (admin/transfer.py PARTS), as its summary names them.
     "office": _l("office settings"),
     "regime": _l("sanitary regime settings"),

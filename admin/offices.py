@@ -36,6 +36,7 @@ SETTINGS = (
     "country",
     "subdivision",
     "public_holidays",
+    "bot_challenge",  # [altcha]
     "language",
     "email",
     "phone",
@@ -53,6 +54,11 @@ SETTINGS = (
     "max_calls",
     "call_cooldown_seconds",
     "retention_days",
+    "walk_in_share",  # [share]
+    "confirm_by_mail",  # [confirm]
+    "confirm_minutes",  # [confirm]
+    "waitlist_hold_minutes",  # [waitlist]
+    "rebook_delay_minutes",  # [waitlist]
 )
 # The slot lengths a grid may have: each divides an hour (``booking.limits``).
 SLOT_CHOICES = (5, 10, 15, 20, 30, 60)

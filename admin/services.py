@@ -36,6 +36,7 @@ FIELDS = (
     "bookable_online",
     "walk_in",
     "department_id",
+    "walk_in_share",  # [share] None: the office's
 )
 KEY_LENGTH = 64
 

@@ -18,10 +18,17 @@ def init_app(app: Flask) -> None:
     from .views import bp
 
     csrf.exempt(api)  # token-less JSON for portals and voice bots
+    from . import waitlist  # [waitlist] freed time goes to the waiting list first
+
+    waitlist.connect()
     app.register_blueprint(bp)
     app.register_blueprint(api)
     register_cli(app)
     add_check(app, check_service_keys)
+    # [altcha] the bot challenge's settings and its key's check
+    from . import challenge
+
+    challenge.init_app(app)
     app.jinja_env.filters.update(
         local_datetime=formatting.local_datetime,
         local_time=formatting.local_time,

@@ -21,7 +21,7 @@ from okienko.i18n import localized
 from okienko.tokens import hash_token
 from okienko.transaction import unit_of_work
 
-from . import admission, notifications
+from . import admission, challenge, notifications
 from .availability import availability, hours_rules, local_today, schedule_for
 from .bookings import Contact, cancel_booking, create_booking
 from .cache import app_cache, cached_first_free, etag, first_free_key, window_key
@@ -29,7 +29,7 @@ from .codes import normalize_code
 from .declaration import Wanted, declare
 from .forms import ContactForm
 from .holidays import holiday_names
-from .models import AdmissionQuestion, Booking, BookingMode, Office, Service
+from .models import AdmissionQuestion, Booking, BookingMode, BookingStatus, Office, Service
 from .offices import office_by_slug, service_by_key
 from .openapi import spec
 from .refusals import Refusal, SlotTaken
@@ -57,6 +57,7 @@ BOOKING_FIELDS = {
     "consent": bool,  # accepted from older clients and ignored: booking needs no consent
     "mode": str,
     "declaration": dict,
+    "altcha": str,  # [altcha] the solved bot challenge, where the office asks for it
 }
 
 
@@ -269,6 +270,12 @@ def booking_json(booking: Booking, locale: str) -> dict[str, Any]:
         "ends_at": iso(booking.ends_at),
         "mode": booking.mode.value,
         "documents": booking.service.documents_for(locale),
+        # [confirm] pending until the link in its mail is opened, by this time
+        **(
+            {"confirm_by": iso(booking.confirm_by)}
+            if booking.status == BookingStatus.PENDING and booking.confirm_by
+            else {}
+        ),
     }
 
 
@@ -477,6 +484,13 @@ def booking_attempt() -> None:
     """
 
 
+# [altcha] ------------------------------------------------------------- bot challenge
+@api.get("/challenge")
+def new_challenge() -> Response:
+    """A fresh challenge for the booking widget and API clients; never cached."""
+    return jsonify(challenge.new_challenge(utcnow()))
+
+
 @api.post("/bookings")
 def create() -> tuple[Response, int]:
     try:
@@ -499,6 +513,8 @@ def create() -> tuple[Response, int]:
         raise ApiError(400, "invalid_mode", message, field="mode")
     asked = questions_asked(office, start, BookingMode(mode), body.get("declaration"))
     with unit_of_work() as session:
+        if challenge.required(office):  # [altcha] spent with the booking, or not at all
+            challenge.spend(session, body.get(challenge.FIELD), now)
         declaration = None
         if asked is not None:
             declaration = declare(

@@ -11,6 +11,7 @@ import holidays
 from sqlalchemy import Select, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
+from . import walk_in_share  # [share]
 from .models import BookingSlot, Office, Service
 from .slots import (
     HoursRule,
@@ -168,6 +169,8 @@ def availability(
             if counter in bits and index in held:
                 held[index] &= ~bits[counter]
     earliest, latest = booking_window(office, now)
+    # [share] The day's first cells kept for walk-ins are offered to nobody online.
+    share = walk_in_share.share_of(office, service)
     return free_starts_in_grid(
         schedule,
         date_range(first, last),
@@ -176,6 +179,7 @@ def availability(
         held,
         earliest,
         latest,
+        (lambda day: walk_in_share.first_bookable_cell(schedule, day, share)) if share else None,
     )
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from okienko.tokens import hash_token, new_token
 
-from . import admission, ledger
+from . import admission, ledger, walk_in_share
 from .availability import booking_window, nearest_free, schedule_for, taken_cells
 from .codes import new_booking_code
 from .models import (
@@ -35,6 +35,7 @@ from .models import (
     Service,
 )
 from .refusals import (
+    EmailNeeded,
     NotActive,
     NotBookable,
     PhoneNeeded,
@@ -43,7 +44,7 @@ from .refusals import (
     TooManyBookings,
     TooManyChanges,
 )
-from .signals import booking_ended
+from .signals import booking_ended, time_freed  # [waitlist] time_freed
 from .slots import candidate_starts, cells, free_counter
 from .versions import touch
 
@@ -78,6 +79,9 @@ def _free_counters(
     duration = timedelta(minutes=service.duration_minutes)
     if start not in set(candidate_starts(schedule, day, duration)):
         raise NotBookable()
+    # [share] The server's own check: a start the calendar never offered, posted anyway.
+    if walk_in_share.is_held_back(schedule, day, start, walk_in_share.share_of(office, service)):
+        raise walk_in_share.HeldForWalkIns()
     counters = [c.id for c in service.counters]
     held = cells(start, duration, schedule.step)
     taken = taken_cells(session, counters, held[0], held[-1] + schedule.step)
@@ -165,7 +169,8 @@ def active_bookings_for(session: Session, office: Office, contact: Contact, now:
         session.scalar(
             select(func.count(Booking.id)).where(
                 Booking.office_id == office.id,
-                Booking.status == BookingStatus.BOOKED,
+                # [confirm] a pending booking holds its time, so it counts while pending
+                Booking.status.in_((BookingStatus.BOOKED, BookingStatus.PENDING)),
                 Booking.ends_at > now,
                 or_(*matches),
             )
@@ -217,14 +222,22 @@ def create_booking(
     *,
     mode: BookingMode = BookingMode.IN_PERSON,
     outcome: admission.Outcome | None = None,
+    confirmed: bool = False,
+    counter_id: int | None = None,
 ) -> tuple[Booking, str]:
     """Book ``start`` for ``contact``; returns the booking and its manage token.
 
     A visit in person on a day of the sanitary regime needs a passing
     declaration (``outcome``); a phone consultation needs a phone number.
+    ``confirmed``: the address is proven already (a waiting-list claim link), so no
+    confirmation by mail; ``counter_id``: the counter to try first (the hold's own).
     """
     if mode == BookingMode.PHONE and not contact.phone:
         raise PhoneNeeded()
+    # [confirm] an office that confirms bookings by mail needs the address to mail to
+    pending = office.confirm_by_mail and not confirmed
+    if pending and not contact.email:
+        raise EmailNeeded()
     hold_calendar(session, office)  # first: the regime's days, too, as the lock leaves them
     checked = mode == BookingMode.IN_PERSON and admission.regime_active_at(office, start)
     if checked and outcome is None:
@@ -232,6 +245,8 @@ def create_booking(
     if checked and outcome is not None and not outcome.admitted:
         raise admission.NotAdmitted()
     counters = _free_counters(session, office, service, start, now)
+    if counter_id in counters:
+        counters = [counter_id, *(c for c in counters if c != counter_id)]
     lock_contact(session, office, contact)
     if active_bookings_for(session, office, contact, now) >= office.max_active_bookings_per_contact:
         raise TooManyBookings()
@@ -248,7 +263,8 @@ def create_booking(
         service_id=service.id,
         starts_at=start,
         ends_at=start + timedelta(minutes=service.duration_minutes),
-        status=BookingStatus.BOOKED,
+        status=BookingStatus.PENDING if pending else BookingStatus.BOOKED,  # [confirm]
+        confirm_by=now + timedelta(minutes=office.confirm_minutes) if pending else None,
         name=contact.name,
         email=contact.email,
         phone=contact.phone,
@@ -260,7 +276,8 @@ def create_booking(
     if not _hold(session, booking, counters, timedelta(minutes=office.slot_minutes)):
         raise SlotTaken(nearest_free(session, office, service, start, now))
     touch(session, office.id)
-    ledger.note(session, BookingEventKind.MADE, office, now, booking=booking)
+    if not pending:  # [confirm] a pending booking is noted as made when it is confirmed
+        ledger.note(session, BookingEventKind.MADE, office, now, booking=booking)
     if checked and outcome is not None:
         admission.record(session, office, "booking", outcome, now, booking=booking)
     return booking, token
@@ -303,6 +320,7 @@ def reschedule_booking(
     touch(session, office.id)
     ledger.note(session, BookingEventKind.MOVED, office, now, booking=booking)
     booking_ended.send(booking, session=session, reason="moved", now=now)
+    _announce_freed(session, booking, old[0], old[1], old[2], "moved", now)  # [waitlist]
     return booking
 
 
@@ -317,9 +335,12 @@ def cancel_booking(
     """Cancel and free the counter time at once; announces ``booking_ended``.
 
     ``by`` the office, ``reason`` is what the resident is told (mail and booking page).
+    A booking still awaiting its confirmation by mail holds its time too: it can be
+    cancelled as well (not counted as made, so the ledger notes only its cancellation).
     """
     lock_booking(session, booking)
-    if not booking.active or booking.starts_at <= now:
+    holding = booking.active or booking.status == BookingStatus.PENDING
+    if not holding or booking.starts_at <= now:
         raise NotActive()
     booking.cancelled_at, booking.cancelled_by, booking.cancel_reason = now, by, reason
     ledger.note(session, BookingEventKind.CANCELLED, booking.office, now, booking=booking, by=by)
@@ -348,7 +369,34 @@ def _end(session: Session, booking: Booking, status: BookingStatus, now: datetim
     session.flush()
     touch(session, booking.office_id)
     booking_ended.send(booking, session=session, reason=status.value, now=now)
+    _announce_freed(  # [waitlist]
+        session, booking, booking.starts_at, booking.ends_at, booking.counter_id, status.value, now
+    )
     return booking
+
+
+# [waitlist] The freed counter time, for the waiting list (``time_freed``).
+def _announce_freed(
+    session: Session,
+    booking: Booking,
+    starts_at: datetime,
+    ends_at: datetime,
+    counter_id: int,
+    reason: str,
+    now: datetime,
+) -> None:
+    if ends_at <= now:
+        return  # time already past frees nothing anyone can book
+    time_freed.send(
+        booking.office,
+        session=session,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        counter_id=counter_id,
+        service_id=booking.service_id,
+        reason=reason,
+        now=now,
+    )
 
 
 def refuse_booking(session: Session, booking: Booking, now: datetime) -> Booking:

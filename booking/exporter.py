@@ -63,6 +63,8 @@ def _office_fields(office: Office) -> dict[str, Any]:
         "country": office.country,
         "subdivision": office.subdivision,
         "public_holidays": office.public_holidays,
+        "bot_challenge": office.bot_challenge or None,  # [altcha] written only when on
+        "confirm_by_mail": office.confirm_by_mail or None,  # [confirm] written only when on
         "language": office.language,
         "phone": office.phone,
         "email": office.email,
@@ -181,6 +183,7 @@ def _service(service: Service) -> dict[str, Any]:
             "documents": _texts(service.documents) or None,
             "online": service.bookable_online,
             "walk_in": service.walk_in,
+            "walk_in_share": service.walk_in_share,  # [share] None: the office's
             "department": service.department.key if service.department else None,
         }
     )

@@ -49,6 +49,13 @@ NUMBERS = {
     "checkin_after_minutes": 15,
     "max_calls": 3,
     "call_cooldown_seconds": 10,
+    # [waitlist] a freed time held for the waiting list; a cancelled time kept back
+    "waitlist_hold_minutes": 30,
+    "rebook_delay_minutes": 0,
+    # [share] Per cent of each day's counter time kept for walk-ins (``walk_in_share``).
+    "walk_in_share": 0,
+    # [confirm] minutes a booking waits for its confirmation by mail (``confirm_by_mail``)
+    "confirm_minutes": 15,
 }
 WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
@@ -337,6 +344,11 @@ def _apply_services(
         service.documents = _texts(entry.get("documents", {}), f"{where}, documents")
         service.bookable_online = bool(entry.get("online", True))
         service.walk_in = bool(entry.get("walk_in", True))
+        # [share] The service's own share held back for walk-ins; absent: the office's.
+        share = entry.get("walk_in_share")
+        service.walk_in_share = (
+            None if share is None else whole_number(share, "walk_in_share", where)
+        )
         department = entry.get("department")
         if department is not None and (
             not isinstance(department, str) or department not in departments
@@ -412,6 +424,16 @@ def import_offices(session: Session, data: dict[str, Any]) -> list[Office]:
         if not isinstance(public_holidays, bool):
             raise OfficeConfigError(f"office {office.slug}: 'public_holidays' is true or false")
         office.public_holidays = public_holidays
+        # [altcha] online bookings pass the bot challenge (booking/challenge.py)
+        bot_challenge = entry.get("bot_challenge", False)
+        if not isinstance(bot_challenge, bool):
+            raise OfficeConfigError(f"office {office.slug}: 'bot_challenge' is true or false")
+        office.bot_challenge = bot_challenge
+        # [confirm] bookings confirmed by the link in their mail; off unless the file says so
+        confirm_by_mail = entry.get("confirm_by_mail", False)
+        if not isinstance(confirm_by_mail, bool):
+            raise OfficeConfigError(f"office {office.slug}: 'confirm_by_mail' is true or false")
+        office.confirm_by_mail = confirm_by_mail
         office.language = entry.get("language", "pl")
         office.phone = entry.get("phone")
         office.email = entry.get("email")

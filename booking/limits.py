@@ -24,11 +24,17 @@ BOUNDS: dict[str, tuple[int, int]] = {
     "checkin_after_minutes": (0, 240),
     "max_calls": (1, 20),
     "call_cooldown_seconds": (0, 600),
+    "waitlist_hold_minutes": (1, 1440),  # [waitlist]
+    "rebook_delay_minutes": (0, 1440),  # [waitlist]
     "retention_days": (1, 3650),
     # A service's visit, and the sanitary regime's two numbers.
     "duration_minutes": (1, 480),
     "link_hours_before": (0, 168),
     "rebook_after_days": (0, 365),
+    # [share] Per cent of each day's counter time held back for walk-ins.
+    "walk_in_share": (0, 100),
+    # [confirm] how long a booking waits for its confirmation by mail
+    "confirm_minutes": (1, 1440),
 }
 
 
@@ -65,7 +71,8 @@ def upcoming_bookings(session: Session, office: Office, now: datetime) -> int:
         session.scalar(
             select(func.count(Booking.id)).where(
                 Booking.office_id == office.id,
-                Booking.status == BookingStatus.BOOKED,
+                # [confirm] a pending booking holds cells of the grid too
+                Booking.status.in_((BookingStatus.BOOKED, BookingStatus.PENDING)),
                 Booking.ends_at > now,
             )
         )

@@ -20,6 +20,8 @@ from sqlalchemy import (
     Table,
     Time,
     UniqueConstraint,
+    false,
+    text,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -75,6 +77,21 @@ class Office(Model):
     # Remote channels offered to whoever should not come in person.
     postal_address: Mapped[str | None] = mapped_column(String(300))
     drop_box: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # [altcha] Online bookings need a solved proof-of-work challenge (booking/challenge.py);
+    # BOT_CHALLENGE in the configuration asks it of every office.
+    bot_challenge: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # [share] Per cent of each day's counter time not bookable online, kept for residents
+    # who come without an appointment (``booking/walk_in_share.py``); a service may differ.
+    walk_in_share: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # [confirm] A new booking holds its time as pending until the resident opens the link
+    # in its mail, within ``confirm_minutes``; unconfirmed, the scheduler releases it.
+    confirm_by_mail: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    confirm_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
+    # [waitlist] A freed time offered to the first person on the waiting list is held for
+    # them this long; a cancelled time stays out of booking this long (offered to the
+    # waiting list first), so a bot cannot snap it up the moment it frees.
+    waitlist_hold_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    rebook_delay_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     services: Mapped[list[Service]] = relationship(
         back_populates="office", cascade="all, delete-orphan", order_by="Service.position"
@@ -135,6 +152,8 @@ class Service(Model):
     prefix: Mapped[str] = mapped_column(String(1))
     bookable_online: Mapped[bool] = mapped_column(Boolean, default=True)
     walk_in: Mapped[bool] = mapped_column(Boolean, default=True)
+    # [share] This service's own per cent held back for walk-ins; None: the office's.
+    walk_in_share: Mapped[int | None] = mapped_column(Integer)
     # Who handles the matter without a visit: named on a refused admission.
     department_id: Mapped[int | None] = mapped_column(
         ForeignKey("department.id", ondelete="SET NULL")
@@ -310,6 +329,11 @@ class BookingStatus(enum.StrEnum):
     REFUSED = "refused"
     # Not checked in by the end of the check-in window: the rest of the time is freed.
     NO_SHOW = "no_show"
+    # [confirm] Holds its cells, counts towards the contact's cap, but is neither reminded
+    # nor checked in until the resident confirms it by the link in its mail.
+    PENDING = "pending"
+    # [confirm] Not confirmed in time: the scheduler freed its cells.
+    RELEASED = "released"
 
 
 class CancelledBy(enum.StrEnum):
@@ -359,6 +383,11 @@ class Booking(Model):
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Name, contacts and tokens erased after the retention period; the counts stay.
     anonymized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # [confirm] While pending: until when the link in the mail confirms it, and the hash of
+    # that link's token (kept after confirming, so a second click is answered).
+    confirm_by: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    confirm_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     office: Mapped[Office] = relationship()
     service: Mapped[Service] = relationship()
@@ -403,6 +432,9 @@ class BookingEventKind(enum.StrEnum):
     # Not admitted under the sanitary regime: at booking, online before the visit, at the
     # kiosk or at the counter (a walk-in's refusal, too, though it has no booking).
     REFUSED = "refused"
+    # [confirm] A pending booking not confirmed by mail in time, released by the scheduler:
+    # neither a no-show nor anyone's cancellation, so counted apart.
+    RELEASED = "released"
 
 
 class BookingEvent(Model):
@@ -456,12 +488,123 @@ class BookingSlot(Model):
     """
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    booking_id: Mapped[int] = mapped_column(
+    booking_id: Mapped[int | None] = mapped_column(
         ForeignKey("booking.id", ondelete="CASCADE"), index=True
+    )
+    # [waitlist] Or a cell of freed time held for the waiting list (``SlotHold``): the same
+    # unique cells, so a held time can no more be double-booked than a booked one.
+    hold_id: Mapped[int | None] = mapped_column(
+        ForeignKey("slot_hold.id", ondelete="CASCADE"), index=True
     )
     counter_id: Mapped[int] = mapped_column(ForeignKey("counter.id"))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     booking: Mapped[Booking] = relationship(back_populates="slots")
 
-    __table_args__ = (UniqueConstraint("counter_id", "starts_at", name=CELL_CONSTRAINT),)
+    __table_args__ = (
+        UniqueConstraint("counter_id", "starts_at", name=CELL_CONSTRAINT),
+        # [waitlist] Each cell has exactly one owner: a booking or a hold.
+        CheckConstraint("(booking_id IS NULL) <> (hold_id IS NULL)", name="one_owner"),
+    )
+
+
+# --- [waitlist] The waiting list for freed appointments (booking/waitlist.py) -----------
+
+
+class WaitlistPart(enum.StrEnum):
+    ANY = "any"
+    MORNING = "morning"  # starts before 12:00 local
+    AFTERNOON = "afternoon"
+
+
+class WaitlistStatus(enum.StrEnum):
+    WAITING = "waiting"
+    OFFERED = "offered"  # a time is held for them now
+    BOOKED = "booked"
+    LEFT = "left"
+
+
+WAITLIST_IN_LINE = "status IN ('waiting', 'offered')"
+
+
+class WaitlistEntry(Model):
+    """A resident waiting for a freed time of a service; erased after its last day."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id", ondelete="CASCADE"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"))
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    part: Mapped[WaitlistPart] = mapped_column(string_enum(WaitlistPart))
+    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(5))
+    status: Mapped[WaitlistStatus] = mapped_column(string_enum(WaitlistStatus))
+    leave_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The freed time (its first hold's chain) this person let pass: not offered it again.
+    passed_chain: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    service: Mapped[Service] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("first_day <= last_day", name="range_order"),
+        Index("ix_waitlist_entry_line", "office_id", "status", "created_at"),
+        # One address waits (or holds an offer) once per service at a time.
+        Index(
+            "uq_waitlist_entry_in_line",
+            "service_id",
+            "email",
+            unique=True,
+            sqlite_where=text(WAITLIST_IN_LINE),
+            postgresql_where=text(WAITLIST_IN_LINE),
+        ),
+    )
+
+
+class SlotHold(Model):
+    """Freed counter time kept out of booking until ``expires_at``: for ``entry`` (who got
+    a claim link), or for nobody (the rebooking delay). Its cells are ``BookingSlot`` rows."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id", ondelete="CASCADE"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"))
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counter.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    entry_id: Mapped[int | None] = mapped_column(
+        ForeignKey("waitlist_entry.id", ondelete="SET NULL"), index=True
+    )
+    claim_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # One freed time, across the holds that pass it down the line.
+    chain: Mapped[str] = mapped_column(String(32))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    entry: Mapped[WaitlistEntry | None] = relationship()
+    service: Mapped[Service] = relationship()
+
+    __table_args__ = (CheckConstraint("starts_at < ends_at", name="starts_before_ends"),)
+
+
+class WaitlistEvent(Model):
+    """What the waiting list did, for the reports: counts, never who (outlives erasure)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id", ondelete="CASCADE"))
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("service.id", ondelete="SET NULL"))
+    # joined, offered, claimed, expired (an offer not claimed in time), left, ended
+    kind: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    day: Mapped[date] = mapped_column(Date)
+
+    __table_args__ = (Index("ix_waitlist_event_office_day", "office_id", "day", "kind"),)
+
+
+# [altcha] ---------------------------------------------------------------- bot defence
+class UsedChallenge(Model):
+    """A proof-of-work solution already spent on a booking, kept until its challenge
+    expires: the primary key refuses it a second time, also to two requests at once."""
+
+    signature: Mapped[str] = mapped_column(String(128), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -26,7 +26,7 @@ from .bookings import Contact, link_token
 from .codes import format_code
 from .formatting import local_date, local_day
 from .ics import booking_calendar
-from .models import Booking, Office, Service
+from .models import Booking, BookingStatus, Office, Service
 from .qr import qr_png, ticket_payload
 
 
@@ -125,6 +125,10 @@ def compose(
 
 
 def booking_confirmed(session: Session, booking: Booking, token: str, now: datetime) -> None:
+    if booking.status == BookingStatus.PENDING:  # [confirm] the mail asks to confirm instead
+        from .confirmation import ask_to_confirm
+
+        return ask_to_confirm(session, booking, token, now)
     code = format_code(booking.code)
     subject = _l("Your booking %(code)s is confirmed", code=code)
     _post(session, booking, now, "confirmation", subject, token, cancel=False)

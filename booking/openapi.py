@@ -42,12 +42,34 @@ ERRORS = {
     "outcome is kept, briefly). `remote` says how to handle the matter without coming in; a "
     "phone consultation (mode phone) at the same time is possible.",
     "phone_needed": "A phone consultation needs a phone number.",
+    # [confirm]
+    "email_needed": "The office confirms bookings by e-mail: an e-mail address is needed.",
     "unauthorized": "No staff token in `Authorization: Bearer`, or one that is unknown or "
     "revoked, or whose owner's account is disabled.",
     "forbidden": "The token's owner may not read this: a clerk, or a manager asking for an "
     "office they do not run (or running none).",
     "unknown_report": "There is no report of this name.",
+    # [altcha] the bot challenge, asked by some offices (see GET /challenge)
+    "challenge_required": "The office asks for a solved challenge: `altcha` is missing.",
+    "challenge_invalid": "`altcha` is not a solution of a challenge this server signed.",
+    "challenge_expired": "The challenge in `altcha` has expired: get and solve a new one.",
+    "challenge_used": "This solution has already booked once: get and solve a new challenge.",
 }
+# [altcha] How a client solves the bot challenge, for the Challenge schema.
+CHALLENGE_ERRORS = [
+    "challenge_required",
+    "challenge_invalid",
+    "challenge_expired",
+    "challenge_used",
+]
+CHALLENGE_HOW = (
+    "A proof of work (ALTCHA) that some offices ask before a booking. Find the whole number "
+    "n from 0 to `maxnumber` for which the SHA-256 of `salt` followed by n in decimal digits "
+    "(as UTF-8), in lowercase hex, equals `challenge`. Then send, as `altcha` of POST "
+    '/bookings, the base64 of the JSON object {"algorithm", "challenge", "number": n, '
+    '"salt", "signature"} with the other values as received. A solution books once and '
+    "expires with the challenge (the `expires` in the salt, in Unix seconds)."
+)
 # The fields that come with some codes besides ``error`` and ``message``.
 FIELD = ["unknown_field", "invalid_type", "missing_field", "invalid_start", "invalid_parameter"]
 EXTRA = dict.fromkeys(FIELD, "field") | {
@@ -171,7 +193,12 @@ def schemas() -> dict[str, Schema]:
     }
     booking = {
         "code": string("Code to read out and to look the booking up by.", pattern="^[0-9A-Z]{8}$"),
-        "status": string(enum=["booked", "cancelled", "refused", "no_show"]),
+        "status": string(
+            "pending: held until the resident confirms it by the link e-mailed to them "
+            "(offices that confirm bookings by e-mail), released if not by confirm_by.",
+            # [confirm] pending and released
+            enum=["booked", "cancelled", "refused", "no_show", "pending", "released"],
+        ),
         "office": string("Office slug."),
         "service": string("Service key."),
         "counter": string("The counter (service point) of the visit."),
@@ -179,6 +206,11 @@ def schemas() -> dict[str, Schema]:
         "ends_at": TIMESTAMP,
         "mode": string("A visit in person, or a phone consultation.", enum=["in_person", "phone"]),
         "documents": array(string(), description="What to bring, in the request language."),
+    }
+    # [confirm] only while pending: the booking is released unless confirmed by then
+    confirm_by = {
+        **TIMESTAMP,
+        "description": "Only while pending: confirm by the e-mailed link before this instant.",
     }
     minutes = {"type": "integer", "minimum": 1}
     wall = {
@@ -319,6 +351,17 @@ def schemas() -> dict[str, Schema]:
             duration_minutes=minutes,
             days=array(obj(date=string("A local day.", format="date"), starts=array(TIMESTAMP))),
         ),
+        # [altcha]
+        "Challenge": {
+            **obj(
+                algorithm=string("Always SHA-256.", enum=["SHA-256"]),
+                challenge=string("The SHA-256, in lowercase hex, to find."),
+                maxnumber={"type": "integer", "description": "The number is at most this."},
+                salt=string("Hash it, then the number in decimal digits; it signs the expiry."),
+                signature=string("The server's HMAC of the challenge: send it back unchanged."),
+            ),
+            "description": CHALLENGE_HOW,
+        },
         "BookingRequest": {
             **obj(
                 required=["office", "service", "start", "name"],
@@ -339,6 +382,13 @@ def schemas() -> dict[str, Schema]:
                 mode=string(
                     "Default in_person; phone needs a phone number.", enum=["in_person", "phone"]
                 ),
+                # [altcha]
+                altcha=string(
+                    "The solved bot challenge (see GET /challenge), where the office asks for "
+                    "it: without it such an office answers 422 challenge_required. Sending it "
+                    "to any office is harmless.",
+                    maxLength=2000,
+                ),
                 declaration={
                     "type": "object",
                     "description": "Answers to the office's admission questions (GET "
@@ -353,11 +403,13 @@ def schemas() -> dict[str, Schema]:
                 for name in ("email", "phone")
             ],
         },
-        "Booking": obj(booking),
+        "Booking": obj(booking, confirm_by=confirm_by, required=list(booking)),
         "NewBooking": obj(
             booking,
             token=string("Secret for X-Booking-Token; given only once.", minLength=16),
             manage_url=string("The resident's own page for the booking.", format="uri"),
+            confirm_by=confirm_by,
+            required=[*booking, "token", "manage_url"],
         ),
         "ReportEntry": obj(
             name=string("The report's name in paths."), title=string("In the request language.")
@@ -484,12 +536,20 @@ def spec() -> dict[str, Any]:
     add("get", "/offices/{slug}/services/{key}/availability", "getAvailability",
         "Free start times for each local day from `from` to `to`.", (200, ref("Availability")),
         {400: ["invalid_parameter", "invalid_range"], **no_service}, (slug, key, first, last))
-    add("post", "/bookings", "createBooking", "Book a free start; a confirmation is e-mailed.",
+    add("get", "/challenge", "getChallenge",  # [altcha]
+        "A fresh bot challenge for a booking (POST /bookings, field `altcha`).",
+        (200, ref("Challenge")))
+    add("post", "/bookings", "createBooking",
+        "Book a free start; a confirmation is e-mailed. At an office that confirms bookings by "
+        "e-mail the booking is `pending` until the resident opens the e-mailed link before "
+        "`confirm_by`, and released after it (an e-mail address is then required).",
         (201, ref("NewBooking")),
         {400: ["invalid_json", "unknown_field", "invalid_type", "missing_field", "invalid_start",
                "invalid_mode", "answers_missing"],
          403: ["not_admitted"], **no_service, 409: ["slot_taken", "too_many_bookings"],
-         413: ["too_large"], 422: ["invalid_fields", "not_bookable", "phone_needed"]},
+         413: ["too_large"], 422: ["invalid_fields", "not_bookable", "phone_needed",
+                                   "email_needed",
+                                   *CHALLENGE_ERRORS]},
         body=ref("BookingRequest"))
     add("get", "/bookings/{code}", "getBooking", "A booking.", (200, ref("Booking")), no_booking,
         (code, token))

@@ -81,3 +81,20 @@ class RebookTooSoon(BookingError):
     error = "rebook_too_soon"
     message = _l("After a refused admission, a visit in person can be booked from %(time)s.")
     status = 422
+
+
+# [confirm] Bookings confirmed by mail (``booking/confirmation.py``).
+class EmailNeeded(BookingError):
+    error = "email_needed"
+    message = _l("This office confirms bookings by e-mail: please give your e-mail address.")
+    status = 422
+
+
+class NotConfirmed(Refusal):
+    """At the kiosk: a pending booking cannot check in."""
+
+    error = "not_confirmed"
+    message = _l(
+        "This booking is not confirmed yet: open the link in the e-mail we sent you, then "
+        "check in again, or take a walk-in ticket."
+    )

@@ -16,3 +16,10 @@ _signals = Namespace()
 #: sanitary regime, or moved to another time. Sender: the ``Booking``; keywords:
 #: ``session``, ``reason`` ("cancelled", "refused" or "moved") and ``now``.
 booking_ended = _signals.signal("booking-ended")
+
+#: [waitlist] Counter time became free again: a booking cancelled, refused or moved away
+#: (``counter_id`` and ``service_id`` name its cells), or a closure lifted (both None:
+#: any counter of the office). Sender: the ``Office``; keywords: ``session``, ``starts_at``,
+#: ``ends_at``, ``counter_id``, ``service_id``, ``reason`` and ``now``. The waiting list
+#: (``booking/waitlist.py``) offers it to the first person in line.
+time_freed = _signals.signal("time-freed")

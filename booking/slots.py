@@ -7,7 +7,7 @@ loads the data; everything here can be tested with literals.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -308,9 +308,13 @@ def free_starts_in_grid(
     held: Mapping[int, int],
     earliest: datetime,
     latest: datetime,
+    bookable_from: Callable[[date], int | None] | None = None,
 ) -> dict[date, list[datetime]]:
     """``free_starts`` over the held cells as ``taken_bits`` gives them, for ``serving``
-    counters: a start is free where some counter's bit is clear in all of its cells."""
+    counters: a start is free where some counter's bit is clear in all of its cells.
+
+    ``bookable_from`` gives a day's lowest start cell, None for none ([share]: the time
+    held back for walk-ins, ``walk_in_share.first_bookable_cell``)."""
     step = schedule.step
     cells_held = cell_count(duration, step)
     everyone = (1 << serving) - 1
@@ -322,8 +326,11 @@ def free_starts_in_grid(
         free = result[day] = []
         if not serving:
             continue
+        # [share] The day's first cells may be kept for walk-ins.
+        floor = bookable_from(day) if bookable_from is not None else None
+        day_lowest = lowest if floor is None else max(lowest, floor)
         for starts in start_ranges(schedule, day, duration):
-            for index in range(max(starts.start, lowest), min(starts.stop, highest + 1)):
+            for index in range(max(starts.start, day_lowest), min(starts.stop, highest + 1)):
                 taken = 0
                 for cell in range(index, index + cells_held):
                     taken |= busy(cell, 0)

@@ -24,8 +24,9 @@ from okienko.models import QueuedMail
 from okienko.scheduler import job
 from okienko.tokens import hash_token, new_token
 
-from . import admission, notifications
+from . import admission, challenge, confirmation, notifications
 from .models import Booking, BookingStatus, BookingToken, Office
+from .waitlist import erase_entries, expire_holds  # noqa: F401  [waitlist] its hold job
 
 BATCH = 500
 log = logging.getLogger(__name__)
@@ -151,6 +152,7 @@ def anonymise(session: Session, now: datetime, keep: timedelta, keep_checks: tim
                 manage_token_hash=hash_token(new_token()),
                 # Typed by staff for the resident: it may name them. Who cancelled stays.
                 cancel_reason=None,
+                confirm_token_hash=None,  # the confirm link opens nothing either
                 anonymized_at=now,
             )
             .execution_options(synchronize_session=False)
@@ -164,13 +166,21 @@ def anonymise(session: Session, now: datetime, keep: timedelta, keep_checks: tim
     return len(ids)
 
 
+@job("confirmations", every=timedelta(minutes=1))
+def release_unconfirmed(session: Session, now: datetime, config: Mapping[str, Any]) -> int:
+    """Free the time of bookings not confirmed by mail in time (``booking/confirmation.py``)."""
+    return confirmation.release_overdue(session, now)
+
+
 @job("retention", every=timedelta(hours=1))
 def retention(session: Session, now: datetime, config: Mapping[str, Any]) -> int:
     """Erase what the office no longer needs to keep: its ``retention_days``, else
-    ``RETENTION_DAYS``, and the admission's ``ADMISSION_RETENTION_DAYS``."""
-    return anonymise(
+    ``RETENTION_DAYS``, and the admission's ``ADMISSION_RETENTION_DAYS``; and the waiting
+    list's entries once their last day is over."""
+    erased = anonymise(
         session,
         now,
         timedelta(days=config["RETENTION_DAYS"]),
         timedelta(days=config["ADMISSION_RETENTION_DAYS"]),
     )
+    return erased + erase_entries(session, now) + challenge.forget_spent(session, now)

@@ -12,8 +12,9 @@ from booking import admission
 from booking.availability import local_today, schedule_for
 from booking.bookings import lock_booking
 from booking.codes import normalize_code
-from booking.models import AdmissionCheck, Booking, Office, Service
+from booking.models import AdmissionCheck, Booking, BookingStatus, Office, Service
 from booking.qr import ForgedTicket, verify_ticket
+from booking.refusals import NotConfirmed  # [confirm]
 from booking.slots import opening_intervals
 
 from . import events, tally
@@ -119,6 +120,8 @@ def may_check_in(office: Office, booking: Booking, now: datetime) -> None:
     """Raise why ``booking`` cannot check in now, before anything is asked."""
     if booking.office_id != office.id:
         raise WrongOffice()
+    if booking.status == BookingStatus.PENDING:  # [confirm] not yet confirmed by mail
+        raise NotConfirmed()
     if not booking.active:
         raise BookingNotActive()
     if booking.by_phone:

@@ -11,12 +11,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from booking import walk_in_share
 from booking.admission import day_start
 from booking.availability import first_free_start, local_today, schedule_for
-from booking.models import Office, Service
+from booking.models import Booking, BookingSlot, Office, Service
 from booking.slots import opening_intervals
 
-from .models import AuditEntry
+from .models import AuditEntry, Ticket
 from .state import line, load_floor, newcomer_wait
 
 KEPT = "walk_ins_kept"
@@ -59,17 +60,63 @@ def called_after_closing(hours_left: list[tuple[datetime, datetime]], wait: time
     return bool(hours_left)
 
 
+def walk_in_hours_left(
+    session: Session, service: Service, now: datetime, hours_left: list[tuple[datetime, datetime]]
+) -> list[tuple[datetime, datetime]]:
+    """[share] ``hours_left`` as time for walk-ins of ``service``: where the office holds
+    time back for walk-ins (``booking.walk_in_share``), visits booked from now on take
+    their cells, and walk-ins the rest, the held-back time above all (no one can book it).
+
+    A cell is taken when every counter of the service holds a booking there; visits that
+    began before now are in the floor's estimate already (``load_floor``), and so are
+    those checked in early (their tickets). With nothing held back: ``hours_left``, the
+    estimate as it always was (walk-ins go first by the priority rule).
+    """
+    if not hours_left or not walk_in_share.share_of(service.office, service):
+        return hours_left
+    counters = [c.id for c in service.counters]
+    if not counters:
+        return hours_left
+    step = timedelta(minutes=service.office.slot_minutes)
+    booked: dict[datetime, set[int]] = {}
+    for counter, start in session.execute(
+        select(BookingSlot.counter_id, BookingSlot.starts_at)
+        .join(Booking, Booking.id == BookingSlot.booking_id)
+        .where(
+            BookingSlot.counter_id.in_(counters),
+            BookingSlot.starts_at >= hours_left[0][0] - step,
+            BookingSlot.starts_at < hours_left[-1][1],
+            Booking.starts_at >= now,
+            ~select(Ticket.id).where(Ticket.booking_id == Booking.id).exists(),
+        )
+    ):
+        booked.setdefault(start, set()).add(counter)
+    left = hours_left
+    for start, held in sorted(booked.items()):
+        if len(held) == len(counters):
+            left = [
+                part
+                for a, b in left
+                for part in ((a, min(b, start)), (max(a, start + step), b))
+                if part[0] < part[1]
+            ]
+    return left
+
+
 def runs_past_closing(session: Session, service: Service, now: datetime) -> bool:
     """A ticket taken now would be called after closing, by the floor's own estimate.
 
     Unknown (no counter open for it) is not "past": the clerks may not have sat down yet.
+    [share] The wait is counted in the time left for walk-ins (``walk_in_hours_left``):
+    with none left, any ticket would be.
     """
     hours_left = open_hours_left(service.office, now)
     if not hours_left:
         return False
     floor = load_floor(session, service.office, now, now)
     wait = newcomer_wait(service, line(session, service.office, now), floor, now)
-    return wait is not None and called_after_closing(hours_left, wait)
+    walk_in_time = walk_in_hours_left(session, service, now, hours_left)  # [share]
+    return wait is not None and (not walk_in_time or called_after_closing(walk_in_time, wait))
 
 
 def walk_ins_full(session: Session, service: Service, now: datetime) -> bool:

@@ -51,6 +51,8 @@ BY_TIME = (
     Column("cancelled_resident", _l("Cancelled by the resident"), "int"),
     Column("cancelled_office", _l("Cancelled by the office"), "int"),
     Column("no_show", _l("No-shows"), "int"),
+    # Pending bookings not confirmed by mail in time: neither made nor cancelled.
+    Column("released", _l("Released unconfirmed"), "int"),
     Column("refused", _l("Refused admission"), "int"),
 )
 
@@ -89,6 +91,7 @@ def _kind_counts() -> list[ColumnElement[int]]:
         count("cancelled_resident", kind == cancelled, by == CancelledBy.RESIDENT),
         count("cancelled_office", kind == cancelled, by == CancelledBy.OFFICE),
         count("no_show", kind == BookingEventKind.NO_SHOW),
+        count("released", kind == BookingEventKind.RELEASED),
         count("refused", kind == BookingEventKind.REFUSED),
     ]
 

@@ -12,10 +12,23 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
+from sqlalchemy import update  # [altcha]
 from werkzeug.test import TestResponse
 
+from booking import challenge  # [altcha]
+from booking.models import Office  # [altcha]
+from okienko.database import db, utcnow  # [altcha]
 from tests.helpers.admission import ADMITTED
-from tests.helpers.api import OFFICE, SERVICE, body, free_starts, local_today, some_starts
+from tests.helpers.altcha import solve  # [altcha]
+from tests.helpers.api import (  # [confirm] DROP
+    DROP,
+    OFFICE,
+    SERVICE,
+    body,
+    free_starts,
+    local_today,
+    some_starts,
+)
 from tests.helpers.apps import make_app
 from tests.helpers.openapi import MEDIA, SPEC, assert_valid, validator
 
@@ -81,7 +94,7 @@ def test_every_route_is_documented_and_every_operation_exists(app: Flask) -> Non
         if rule.rule.startswith(PREFIX + "/")
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
-    assert len(routes) == 13
+    assert len(routes) == 14  # [altcha] GET /challenge
     assert routes == set(operations())
 
 
@@ -175,6 +188,40 @@ def test_every_documented_answer_is_given_and_matches_its_schema(any_app: Flask)
         api(method, path, code, headers={"X-Booking-Token": "wrong"})
         api(method, path, code, headers=token)
     api("post", "/bookings/{code}/cancel", code, headers=token)  # not_active
+
+    # [altcha] An office that asks for the bot challenge: each of its refusals, and a pass.
+    with any_app.app_context():
+        db.session.execute(update(Office).where(Office.slug == OFFICE).values(bot_challenge=True))
+        db.session.commit()
+        with any_app.test_request_context():
+            old = challenge.new_challenge(utcnow() - timedelta(hours=1))
+    zofia = {"email": "zofia@example.com"}
+    api("post", create, json=body(starts[6], **zofia))  # challenge_required
+    api("post", create, json=body(starts[6], **zofia, altcha="e30="))  # challenge_invalid
+    api("post", create, json=body(starts[6], **zofia, altcha=solve(old)))  # challenge_expired
+    answer = solve(api("get", "/challenge").get_json())
+    assert api("post", create, json=body(starts[6], **zofia, altcha=answer)).status_code == 201
+    api("post", create, json=body(starts[8], **zofia, altcha=answer))  # challenge_used
+
+    # [confirm] An office that confirms bookings by e-mail: a booking is pending (with its
+    # confirm_by), and one without an e-mail address is refused.
+    with any_app.app_context():
+        db.session.execute(
+            update(Office)
+            .where(Office.slug == OFFICE)
+            .values(bot_challenge=False, confirm_by_mail=True)
+        )
+        db.session.commit()
+    adam = {"email": "adam@example.com"}
+    pending = api("post", create, json=body(starts[10], **adam)).get_json()
+    assert pending["status"] == "pending" and "confirm_by" in pending
+    api(
+        "get",
+        "/bookings/{code}",
+        {"code": pending["code"]},
+        headers={"X-Booking-Token": pending["token"]},
+    )
+    api("post", create, json=body(starts[12], email=DROP, phone="+420601123456"))  # email_needed
 
     # The reports' answers need staff tokens: tests/test_reports_api.py gives each of them.
     answers = documented(lambda status: status != "429")

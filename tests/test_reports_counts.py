@@ -56,6 +56,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from admin.access import offices_of
+from booking import confirmation  # [confirm]
 from booking.models import (
     Booking,
     BookingEvent,
@@ -65,6 +66,7 @@ from booking.models import (
     Office,
 )
 from okienko.database import db
+from okienko.transaction import unit_of_work  # [confirm]
 from queueing.models import Role, StaffUser, Ticket, TicketStatus
 from reports.catalogue import REPORTS
 from reports.scope import Grain, Period, Scope
@@ -238,6 +240,16 @@ def story(any_app: Flask, make_office: MakeOffice, make_service: MakeService) ->
     tk["t19"] = h.walk_in(lokale, "2026-11-02 10:00")
     h.serve(ola, tk["t19"], "2026-11-02 10:05", "2026-11-02 10:20")
     h.remove_question(a, "household")
+    # [confirm] Bookings confirmed by e-mail, for one morning: one not confirmed in time is
+    # released (its own kind in the ledger and its own column: neither made, cancelled
+    # nor a no-show), one is still pending (not made yet).
+    with any_app.app_context(), unit_of_work() as session:
+        session.get_one(Office, a.id).confirm_by_mail = True
+    bk["p1"] = h.book(raty, "2026-11-05 10:00", "2026-11-02 10:30")
+    bk["p2"] = h.book(raty, "2026-11-05 11:00", "2026-11-02 10:40")
+    with any_app.app_context(), unit_of_work() as session:
+        session.get_one(Office, a.id).confirm_by_mail = False
+        assert confirmation.release_overdue(session, h.at("2026-11-02 10:45")) == 1
     # Bookings that ended before 26 October 11:00 UTC: b1-b4, b6, b8-b10, b12 and B's bb1.
     assert h.retention("2026-11-02 12:00", keep_days=7) == 10
     with any_app.app_context():  # every state a ticket and a booking can end the story in
@@ -375,10 +387,21 @@ def test_visitors_of_all_offices_of_one_service_and_erased_for_privacy(
 # ---------------------------------------------------------------- bookings
 
 
-def events(*figures: int) -> dict[str, int]:
-    """made, moved, cancelled_resident, cancelled_office, no_show, refused."""
+def events(*figures: int, released: int = 0) -> dict[str, int]:
+    """made, moved, cancelled_resident, cancelled_office, no_show, refused; released."""
     keys = ("made", "moved", "cancelled_resident", "cancelled_office", "no_show", "refused")
-    return dict(zip(keys, figures, strict=True))
+    return dict(zip(keys, figures, strict=True)) | {"released": released}
+
+
+def test_bookings_not_confirmed_in_time_are_released_in_a_column_of_their_own(
+    any_app: Flask, story: Story
+) -> None:
+    # p1 released on Monday 2 November; p2 still pending, so not made yet either.
+    rows = report(any_app, "bookings", (story.a.id,), "2026-11-02", "2026-11-03")
+    assert by_time(rows["by_time"]) == {
+        "2026-11-02": events(0, 0, 0, 0, 0, 0, released=1),
+        "2026-11-03": events(0, 0, 0, 0, 0, 0),
+    }
 
 
 def test_bookings_by_day_and_week_refusals_and_lead_time(any_app: Flask, story: Story) -> None:

@@ -79,7 +79,8 @@ def upcoming_by_counter(office: Office) -> dict[int, int]:
         select(Booking.counter_id, func.count())
         .where(
             Booking.office_id == office.id,
-            Booking.status == BookingStatus.BOOKED,
+            # Awaiting its confirmation by mail, a booking holds its time too.
+            Booking.status.in_((BookingStatus.BOOKED, BookingStatus.PENDING)),
             Booking.ends_at > utcnow(),
         )
         .group_by(Booking.counter_id)

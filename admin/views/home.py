@@ -38,7 +38,8 @@ def office(slug: str) -> Any:
         .select_from(Booking)
         .where(
             Booking.office_id == office.id,
-            Booking.status == BookingStatus.BOOKED,
+            # Awaiting its confirmation by mail, a booking holds its time too.
+            Booking.status.in_((BookingStatus.BOOKED, BookingStatus.PENDING)),
             Booking.starts_at >= now,
         )
     )

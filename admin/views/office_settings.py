@@ -132,6 +132,10 @@ class SettingsForm(AdminForm):
         description=_l("Only where the region has public holidays of its own; else leave empty."),
     )
     public_holidays = BooleanField(_l("Closed on public holidays"))
+    # [altcha]
+    bot_challenge = BooleanField(
+        _l("Ask online bookings to pass a check that they are not a robot")
+    )
     email = StringField(
         _l("Contact e-mail"), validators=[Optional(), Length(max=200)], filters=[strip]
     )
@@ -167,6 +171,32 @@ class SettingsForm(AdminForm):
     max_days_ahead = number(_l("Book at most this many days ahead"), "max_days_ahead")
     max_active_bookings_per_contact = number(
         _l("Upcoming bookings per e-mail or phone, at most"), "max_active_bookings_per_contact"
+    )
+    # [share] The office's default; a service may set its own (services page).
+    walk_in_share = number(
+        _l("Time kept for walk-ins, per cent of each day"),
+        "walk_in_share",
+        _l(
+            "The first slots of each day, this share of them rounded up, are not bookable "
+            "online: they stay for residents without an appointment. 0 keeps none."
+        ),
+    )
+    # [confirm] bookings held as pending until the resident opens the link in the mail
+    confirm_by_mail = BooleanField(_l("Bookings must be confirmed by the link in their e-mail"))
+    confirm_minutes = number(
+        _l("Minutes to confirm a booking before its time is released"),
+        "confirm_minutes",
+        _l("Only with confirmation by e-mail: an unconfirmed booking is then released."),
+    )
+    # [waitlist] a freed time held for the first in line; a cancelled one kept back a while
+    waitlist_hold_minutes = number(
+        _l("Minutes a freed time is held for the first on the waiting list"),
+        "waitlist_hold_minutes",
+    )
+    rebook_delay_minutes = number(
+        _l("Minutes before a cancelled time can be booked again"),
+        "rebook_delay_minutes",
+        _l("Offered to the waiting list first. 0 frees it at once."),
     )
     reminder_time = TimeField(
         _l("Reminder time, the day before the visit"),

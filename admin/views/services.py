@@ -13,8 +13,9 @@ from wtforms import BooleanField, Field, SelectField, StringField, TextAreaField
 
 # WTForms 3.2's choice type; types-WTForms does not list it yet.
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
-from wtforms.validators import Length, NumberRange, ValidationError
+from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
+from booking.limits import BOUNDS
 from booking.models import Department, Office, Service
 from okienko.database import db, utcnow
 from okienko.i18n import LANGUAGES
@@ -116,6 +117,16 @@ class ServiceForm(AdminForm):
     )
     bookable_online = BooleanField(_l("Residents can book it online"))
     walk_in = BooleanField(_l("Visitors can take a ticket for it at the kiosk"))
+    # [share] Empty: the office's share (its settings page).
+    walk_in_share = WholeNumberField(
+        _l("Time kept for walk-ins, per cent of each day"),
+        validators=[
+            Optional(),
+            NumberRange(
+                *BOUNDS["walk_in_share"], _l("Give a whole number from %(min)s to %(max)s.")
+            ),
+        ],
+    )
     department_id = SelectField(
         _l("Department that handles it without a visit"),
         coerce=lambda v: int(v) if v not in (None, "", "None") else None,
@@ -168,6 +179,7 @@ class ServiceForm(AdminForm):
             "prefix": self.prefix.data,
             "bookable_online": self.bookable_online.data,
             "walk_in": self.walk_in.data,
+            "walk_in_share": self.walk_in_share.data,  # [share]
             "department_id": self.department_id.data,
         }
 
@@ -212,6 +224,10 @@ def edit_page(office: Office, form: ServiceForm, service: Service | None, status
         form.duration_minutes.description = _(
             "A new duration applies to new bookings; booked visits keep their times."
         )
+    # [share] Says what an empty field means: the office's share, as set now.
+    form.walk_in_share.description = _(
+        "Empty: the office's share, %(num)d %%.", num=office.walk_in_share
+    )
     return render_template(
         "admin/services_edit.html",
         office=office,

@@ -8,6 +8,7 @@ Importing them adds their routes to ``bp``.
 from __future__ import annotations
 
 from . import book, browse, manage, move  # noqa: F401  (their routes join bp)
+from . import waitlist as _waitlist  # noqa: F401  [waitlist] its routes join bp
 from .blueprint import bp
 
 __all__ = ["bp"]

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from okienko.database import db, utcnow
 from okienko.transaction import unit_of_work
 
-from .. import admission, notifications
+from .. import admission, challenge, notifications
 from ..availability import nearest_free
 from ..bookings import Contact, create_booking
 from ..declaration import Wanted, declare
@@ -61,6 +61,15 @@ def book(slug: str, key: str) -> Any:
         alternatives = nearest_free(db.session(), office, service, start, utcnow())
         status = 409
     valid = form.validate_on_submit()
+    # The bot challenge, where the office asks for it: checked with the fields (its message
+    # joins theirs in the error summary), spent with the booking.
+    bot_check = challenge.required(office)
+    bot_error: object | None = None
+    if request.method == "POST" and bot_check:
+        try:
+            challenge.checked(request.form.get(challenge.FIELD), utcnow())
+        except challenge.ChallengeRefused as exc:
+            bot_error, valid = exc.message, False
     if valid and over_booking_limit():
         status = 429  # the form again, with what was typed
     elif valid:
@@ -70,6 +79,8 @@ def book(slug: str, key: str) -> Any:
         now = utcnow()
         try:
             with unit_of_work() as session:
+                if bot_check:
+                    challenge.spend(session, request.form.get(challenge.FIELD), now)
                 outcome = None
                 if asked:
                     # The answers are not stored; on a refusal nothing is booked, and the
@@ -97,6 +108,8 @@ def book(slug: str, key: str) -> Any:
                     outcome=outcome,
                 )
                 notifications.booking_confirmed(session, booking, token, now)
+        except challenge.ChallengeRefused as exc:  # used already, or just expired
+            bot_error, status = exc.message, exc.status
         except Refusal as exc:
             flash(str(exc.message), "error")
             status = exc.status
@@ -116,5 +129,7 @@ def book(slug: str, key: str) -> Any:
         ),
         start=start,
         alternatives=alternatives,
+        bot_check=bot_check,
+        bot_error=bot_error,
         time_url=lambda s: url_for(".book", slug=slug, key=key, start=iso(s)),
     ), status

@@ -13,7 +13,7 @@ from okienko.database import utcnow
 from okienko.extensions import limiter
 from okienko.transaction import unit_of_work
 
-from .. import admission, notifications
+from .. import admission, confirmation, notifications
 from ..availability import local_today
 from ..bookings import cancel_booking, to_phone
 from ..codes import format_code
@@ -198,3 +198,29 @@ def cancel(token: str) -> Any:
         flash(_("Your booking has been cancelled."), "success")
         return redirect(url_for(".manage", token=token))
     return render_template("booking/cancel.html", booking=booking, token=token, form=form)
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["BOOKING_RATE_LIMIT"], methods=["POST"])
+def confirm(token: str) -> Any:
+    """The link in a pending booking's mail shows the booking and a button; the button
+    confirms it (a POST: mail scanners open links, they do not press buttons). A second
+    press says so; a late link that the time was released (with a link to book again)."""
+    now = utcnow()
+    form = ConfirmForm()
+    with unit_of_work() as session:
+        booking = confirmation.booking_for_token(session, token)
+        if booking is None:
+            abort(404)
+        if form.validate_on_submit():
+            outcome: confirmation.Outcome | None = confirmation.confirm(session, booking, now)
+        else:  # only looking: nothing changes, even past the deadline
+            outcome = confirmation.standing(booking, now)
+        page = render_template(
+            "booking/confirm.html",
+            booking=booking,
+            outcome=outcome.value if outcome is not None else "ask",
+            code=format_code(booking.code),
+            form=form,
+        )
+    return page, 410 if outcome == confirmation.Outcome.RELEASED else 200
