@@ -5,8 +5,8 @@ generated with a seeded random generator: bookings on each office's slot grid wi
 their fates (the ledger's events), the day's visitors, and a queue simulation per
 office and day whose calls, recalls, parks, transfers, no-shows, refusals and the
 day's close are the audit entries. Each ticket's columns are then replayed from its
-audit entries as ``queueing/calling.py`` writes them, the summary ``counter_hour``
-as ``queueing/tally.py`` keeps it. Everything after ``NOW`` is cut.
+audit entries as ``queueing/calling.py`` writes them, the summaries ``counter_hour``
+and ``counter_service_hour`` as ``queueing/tally.py`` keeps them. Everything after ``NOW`` is cut.
 """
 
 from __future__ import annotations
@@ -1106,6 +1106,30 @@ def counter_hours(visits: list[Visit]) -> Table:
     return Table(("office_id", "day", "hour", "counter_id"), sorted(worked))
 
 
+def counter_service_hours(visits: list[Visit]) -> Table:
+    """Per (office, ticket's day, local hour, counter, service): the tickets of the service
+    (first or final) the counter worked on then, as ``queueing/tally.py`` ends up with."""
+    served: Counter[tuple[int, date, int, int, int]] = Counter()
+    local: dict[tuple[int, int], int] = {}
+    for v in visits:
+        final, worked = v.first_service, set()
+        for action, at, _staff, counter, detail, _device in v.actions:
+            if action == "transfer" and detail is not None and detail["service"] is not None:
+                final = v.place.services[detail["service"]]
+            if action in AT_WORK and counter is not None:
+                key = (v.place.id, at // 900)  # zones are off UTC by whole quarter hours
+                if (hour := local.get(key)) is None:
+                    hour = local[key] = v.place.local(at).hour
+                worked.add((hour, counter))
+        for hour, counter in worked:
+            for service in {v.first_service, final}:
+                served[v.place.id, v.day, hour, counter, service] += 1
+    return Table(
+        ("office_id", "day", "hour", "counter_id", "service_id", "tickets"),
+        [(*k, n) for k, n in sorted(served.items())],
+    )
+
+
 def audit_rows(visits: list[Visit]) -> Table:
     """Every action as an audit entry, ids in the order of time."""
     entries = sorted(
@@ -1142,6 +1166,7 @@ def rows_of(history: History) -> dict[str, Table]:
         "ticket": tickets,
         "ticket_sequence": sequence,
         "counter_hour": counter_hours(history.visits),
+        "counter_service_hour": counter_service_hours(history.visits),
         "audit_entry": audit_rows(history.visits),
     }
 
@@ -1298,6 +1323,8 @@ CHECKS = {
     "  WHERE action = 'transfer'),"
     " (SELECT sum(parks) FROM ticket) - (SELECT count(*) FROM audit_entry WHERE action = 'park')",
     "counter hours": "SELECT count(*) FROM counter_hour",
+    "counter service hours, their tickets": "SELECT count(*), sum(tickets)"
+    " FROM counter_service_hour",
 }
 
 

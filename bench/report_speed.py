@@ -154,9 +154,12 @@ def builders(wanted: Iterable[str]) -> dict[str, Builder]:
     found: dict[str, Builder] = {}
     for name, entry in REPORTS.items():
         try:
-            found[name] = import_module(f"reports.{entry.module}").build
+            import_module(f"reports.{entry.module}")
         except ImportError as exc:
             print(f"  {name}: not there ({exc})")
+            continue
+        # As a request builds it: in the report's own snapshot, with its settings.
+        found[name] = entry.build
     try:
         found["live"] = import_module("reports.live").today
     except (ImportError, AttributeError):
@@ -237,6 +240,9 @@ def explain(case: Case, build: Builder | None, scope: Any, period: Any) -> None:
     plans = []
     with db.engine.connect() as conn:
         for statement, parameters in sent:
+            if statement.lstrip().upper().startswith("SET "):
+                conn.exec_driver_sql(statement.replace("SET LOCAL", "SET", 1))  # as timed
+                continue
             if statement.lstrip().upper().startswith(("SELECT", "WITH")):
                 plan = list(
                     conn.exec_driver_sql(

@@ -58,13 +58,13 @@ def _counter(staff: StaffUser, now: datetime) -> Counter:
     return counter
 
 
-# What a clerk does at the counter that shows it open in the load report.
-AT_WORK = ("call", "recall", "serve", "finish")
-
-
 def _log(
     session: Session, staff: StaffUser, ticket: Ticket, action: str, now: datetime, **detail: Any
 ) -> None:
+    at_work = staff.counter_id if action in tally.AT_WORK else None
+    if at_work is not None:
+        # Before the entry is added: the tally reads the ticket's earlier ones.
+        tally.ticket_at_work(session, staff.office, ticket, at_work, now)
     session.add(
         AuditEntry(
             office_id=ticket.office_id,
@@ -76,8 +76,8 @@ def _log(
             at=now,
         )
     )
-    if action in AT_WORK and staff.counter_id is not None:
-        tally.counter_at_work(session, staff.office, staff.counter_id, now)
+    if at_work is not None:
+        tally.counter_at_work(session, staff.office, at_work, now)
     events.record(session, ticket.office_id, action, ticket_event(ticket))
 
 
@@ -303,9 +303,10 @@ def transfer(
     ticket.counter_id = None
     ticket.calls = 0
     if service is not None:
-        ticket.service_id = service.id
+        left, ticket.service_id = ticket.service_id, service.id
         session.flush()
         session.refresh(ticket, ["service"])
+        tally.ticket_moved(session, staff.office, ticket, left)
     ticket.target_counter_id = counter.id if counter is not None else None
     _log(
         session,
@@ -434,6 +435,7 @@ def phone_call(session: Session, staff: StaffUser, booking: Booking, now: dateti
             session.flush()
     except IntegrityError:
         raise NotAllowed() from None  # another clerk started this call a moment ago
+    tally.ticket_at_work(session, office, ticket, counter.id, now)
     session.add(
         AuditEntry(
             office_id=office.id,

@@ -322,3 +322,31 @@ class CounterHour(Model):
     counter_id: Mapped[int] = mapped_column(
         ForeignKey("counter.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class CounterServiceHour(Model):
+    """A counter worked in this local hour on tickets of a service, and on how many.
+
+    The load report's counters open for one service, kept as the floor works instead of
+    joining the year's audit log to its tickets. A ticket counts for its first service
+    and its final one; ``day`` is the ticket's day, ``hour`` the local hour of the work.
+    ``tickets`` are the tickets that count for the row: a transfer moves a ticket's
+    earlier work from the service it left to the new one, and a row no ticket counts
+    for any more goes, so the rows are exactly the audit log's (counter, hour) pairs.
+    """
+
+    office_id: Mapped[int] = mapped_column(
+        ForeignKey("office.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    hour: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    counter_id: Mapped[int] = mapped_column(
+        ForeignKey("counter.id", ondelete="CASCADE"), primary_key=True
+    )
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("service.id", ondelete="CASCADE"), primary_key=True
+    )
+    tickets: Mapped[int] = mapped_column(Integer)
+
+    # The load report reads one service's days.
+    __table_args__ = (Index("ix_counter_service_hour_service_day", "service_id", "day"),)

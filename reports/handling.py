@@ -11,13 +11,13 @@ service each ticket ended in, whatever became of it.
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     ColumnElement,
     Integer,
-    Row,
     Select,
     Subquery,
     bindparam,
@@ -27,7 +27,6 @@ from sqlalchemy import (
     literal_column,
     null,
     select,
-    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -43,27 +42,34 @@ from .waiting import minutes, service_names, service_ranks, tickets_in
 GROUPS = ("service", "counter", "clerk")
 ACTS = ("recall", "transfer", "park")  # audit actions, in the order of COUNTS
 COUNTS = ("recalls", "transfers", "parks")
+ACTED = tuple(zip(ACTS, COUNTS, strict=True))
 
 
 def _tickets(
     session: Session, scope: Scope, period: Period
-) -> tuple[Select[*tuple[Any, ...]], list[str]]:
-    """One row per ticket of the period: its final service (as ``service_ranks``), last
-    counter and clerk, whether it is done, its service time if so (NULL otherwise: the
-    quantiles skip it) and its own counts."""
+) -> tuple[Select[*tuple[Any, ...]], Select[*tuple[Any, ...]], dict[int, int], list[str]]:
+    """One row per ticket of the period: its final service's id, last counter and clerk,
+    whether it is done, its service time if so (NULL otherwise) and its own counts. Then
+    the tickets done only, with their final service's rank (as ``service_ranks``) and
+    their service time, for its quantiles: the others would be read and skipped once per
+    grouping. And the ranks of the ids, and the keys."""
     done = Ticket.status == TicketStatus.DONE
-    service, keys = service_ranks(session, scope, Ticket.service_id)
+    rank, ranks, keys = service_ranks(session, scope, Ticket.service_id)
+    who = (Ticket.counter_id.label("counter"), Ticket.served_by_id.label("clerk"))
+    where = tickets_in(scope, period, Ticket.service_id)
     rows: Select[*tuple[Any, ...]] = select(
-        service.label("service"),
-        Ticket.counter_id.label("counter"),
-        Ticket.served_by_id.label("clerk"),
+        Ticket.service_id.label("service"),
+        *who,
         case((done, 1), else_=0).label("done"),
         case((done, Ticket.service_seconds)).label("took"),
         Ticket.recalls,
         Ticket.transfers,
         Ticket.parks,
-    ).where(*tickets_in(scope, period, Ticket.service_id))
-    return rows, keys
+    ).where(*where)
+    timed: Select[*tuple[Any, ...]] = select(
+        rank.label("service"), *who, Ticket.service_seconds.label("took")
+    ).where(*where, done, Ticket.service_seconds.is_not(None))
+    return rows, timed, ranks, keys
 
 
 def _acts(scope: Scope, period: Period) -> Select[*tuple[Any, ...]]:
@@ -71,12 +77,10 @@ def _acts(scope: Scope, period: Period) -> Select[*tuple[Any, ...]]:
     at the counter and by the clerk of its audit entry, its action counted 1."""
     return (
         select(
-            cast(null(), Integer),
-            AuditEntry.counter_id,
-            AuditEntry.staff_id,
-            literal_column("0"),
-            cast(null(), Ticket.service_seconds.type),
-            *(case((AuditEntry.action == action, 1), else_=0) for action in ACTS),
+            cast(null(), Integer).label("service"),
+            AuditEntry.counter_id.label("counter"),
+            AuditEntry.staff_id.label("clerk"),
+            *(case((AuditEntry.action == action, 1), else_=0).label(n) for action, n in ACTED),
         )
         .join(Ticket, Ticket.id == AuditEntry.ticket_id)
         .where(
@@ -94,22 +98,34 @@ def _acts(scope: Scope, period: Period) -> Select[*tuple[Any, ...]]:
     )
 
 
-def _figures(handled: Subquery) -> list[ColumnElement[Any]]:
-    """The counts of a group: of recalls, transfers and parks both the tickets' own (read
-    by service, whatever became of each) and those of the audit rows, the rows without a
-    service (read by counter and by clerk: who did it)."""
-    took, acted = handled.c.took, handled.c.service.is_(None)
+def _ticket_sums(tickets: Subquery) -> list[ColumnElement[Any]]:
+    """A group's tickets: served, timed, their service time, and their own recalls,
+    transfers and parks (read by service, whatever became of each ticket)."""
+    took = tickets.c.took
     return [
-        func.sum(handled.c.done).label("served"),
+        func.sum(tickets.c.done).label("served"),
         func.count(took).label("timed"),
-        func.avg(took).label("mean"),
-        *(func.sum(handled.c[name]).label(f"own_{name}") for name in COUNTS),
-        *(func.sum(case((acted, handled.c[name]), else_=0)).label(name) for name in COUNTS),
+        func.sum(took).label("took"),
+        *(func.sum(tickets.c[name]).label(f"own_{name}") for name in COUNTS),
+        *(literal_column("0").label(name) for name in COUNTS),
+    ]
+
+
+def _act_sums(acts: Subquery) -> list[ColumnElement[Any]]:
+    """A group's recalls, transfers and parks as the audit log has them (read by counter
+    and by clerk: who did it)."""
+    return [
+        *(literal_column("0").label(name) for name in ("served", "timed", "took")),
+        *(literal_column("0").label(f"own_{name}") for name in COUNTS),
+        *(func.sum(acts.c[name]).label(name) for name in COUNTS),
     ]
 
 
 def _row(
-    row: Row[Any], quantiles: list[float | None] | None, own: bool = False, **labels: Any
+    row: SimpleNamespace,
+    quantiles: list[float | None] | None,
+    own: bool = False,
+    **labels: Any,
 ) -> dict[str, Any]:
     """A table row; ``own``: with the tickets' own counts (by service), else the acts'."""
     median, p90 = quantiles or (None, None)
@@ -118,7 +134,7 @@ def _row(
         "served": row.served or 0,
         "median_minutes": minutes(median),
         "p90_minutes": minutes(p90),
-        "mean_minutes": minutes(row.mean),
+        "mean_minutes": minutes(row.took / row.timed if row.timed else None),
         **{name: getattr(row, f"own_{name}" if own else name) or 0 for name in COUNTS},
     }
 
@@ -154,14 +170,19 @@ def _counters(
 
 
 def _tables(session: Session, scope: Scope, period: Period, locale: str) -> list[Table]:
-    """The counts from one statement over the tickets and the acts, the quantiles of the
-    tickets' service times from another."""
-    tickets, keys = _tickets(session, scope, period)
-    handled = union_all(tickets, _acts(scope, period)).subquery("handled")
-    grouped = by_each(session, handled, GROUPS, _figures(handled))
+    """The counts from one statement over the tickets and the acts (two parts), the
+    quantiles of the tickets' service times from another."""
+    tickets, timed, ranks, keys = _tickets(session, scope, period)
+    own, acts = tickets.subquery("tickets"), _acts(scope, period).subquery("acts")
+    grouped = by_each(
+        session,
+        [(own, _ticket_sums(own)), (acts, _act_sums(acts))],
+        GROUPS,
+        {"service": ranks},
+    )
     found = quantiles(
         session,
-        tickets,
+        timed,
         {by: Grouping("took", by, {getattr(r, by): r.timed for r in grouped[by]}) for by in GROUPS},
         (0.5, 0.9),
     )

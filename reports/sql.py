@@ -3,19 +3,20 @@
 Quantiles are ``percentile_cont`` on PostgreSQL and an aggregate of the same
 definition (linear interpolation between the closest ranks) registered on every
 SQLite connection, as are the local hour of a UTC timestamp in an IANA zone and the
-picking of ranks (reports/ranks.py). Also: counts by several groupings in one
-statement (``by_each``), a small id table (``lookup``), and the snapshot a report
-reads (``snapshot``).
+picking of ranks (reports/ranks.py). Also: counts by several groupings from one
+grouped statement (``by_each``), a small id table (``lookup``), and the snapshot a
+report reads (``snapshot``).
 """
 
 from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,16 +26,10 @@ from sqlalchemy import (
     Float,
     FromClause,
     Integer,
-    Row,
     case,
-    cast,
     event,
-    func,
-    literal,
-    null,
     select,
     text,
-    tuple_,
     union_all,
 )
 from sqlalchemy.ext.compiler import compiles
@@ -65,6 +60,9 @@ def snapshot(session: Session) -> Iterator[Session]:
         # A report's statements read every row of the period once: compiling them to
         # machine code (on by default) costs more than it saves.
         session.execute(text("SET LOCAL jit = off"))
+        # The quantiles sort every duration of the period once per grouping: in memory
+        # rather than on disk (a year of ten offices is about 11 MB a sort).
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
         yield session
     finally:
         session.rollback()  # the connection goes back to the pool with its defaults
@@ -171,7 +169,9 @@ class weekday(FunctionElement[int]):
 
 @compiles(weekday, "postgresql")
 def _weekday_pg(element: weekday, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"(date_part('isodow', {compiler.process(element.clauses, **kw)})::int - 1)"
+    # Days since a Monday: date arithmetic, a tenth of date_part's cost per row.
+    days = f"({compiler.process(element.clauses, **kw)}) - DATE '1970-01-05'"
+    return f"mod(mod({days}, 7) + 7, 7)"
 
 
 @compiles(weekday, "sqlite")
@@ -210,50 +210,53 @@ def _lookup_sqlite(element: lookup, compiler: SQLCompiler, **kw: Any) -> str:
 
 def by_each(
     session: Session,
-    source: FromClause,
+    parts: Sequence[tuple[FromClause, Sequence[ColumnElement[Any]]]],
     groups: Sequence[str | None],
-    aggregates: Sequence[ColumnElement[Any]],
-) -> dict[str | None, list[Row[Any]]]:
-    """``aggregates`` over ``source`` grouped by each of its columns ``groups`` in turn
-    (None: all rows together), from one statement: group → rows, each with every group
-    column (empty but its own) and the aggregates. Rows whose own column is NULL are left
-    out. PostgreSQL reads the rows once (GROUPING SETS); SQLite, once per group (a UNION).
-    """
+    relabel: Mapping[str, Mapping[Any, Any]] | None = None,
+) -> dict[str | None, list[SimpleNamespace]]:
+    """Counts and sums over rows grouped by each of their columns ``groups`` in turn
+    (None: all rows together): group → rows, each with its own column and the sums.
+    ``parts``: each a source of rows with those columns, and its sums (labelled alike in
+    every part, in one order; nothing that cannot be added up). Rows whose own column is
+    NULL are left out; the whole (None) always has its one row. ``relabel``: a group
+    column's values read through a table first (several ids one group), those not in it
+    left out.
+
+    One statement, each part grouped by every column at once, gives the few combinations
+    that occur, which are added up here: the database reads and groups the rows once, in
+    parallel where it can, the parts side by side (GROUPING SETS would read them once
+    too, but in one process)."""
     names = [g for g in groups if g is not None]
-    found: dict[str | None, list[Row[Any]]] = {g: [] for g in groups}
-    if session.get_bind().dialect.name == "postgresql":
-        # grouping(a, b, ..) has a bit set, first column highest, for each column *not*
-        # grouped by in the row's set.
-        full = (1 << len(names)) - 1
-        part = {full & ~(1 << (len(names) - 1 - names.index(g))) if g else full: g for g in groups}
-        statement = select(
-            func.grouping(*(source.c[n] for n in names)).label("part"),
-            *(source.c[n] for n in names),
-            *aggregates,
-        ).group_by(func.grouping_sets(*(tuple_(source.c[g]) if g else tuple_() for g in groups)))
-        for row in session.execute(statement):
-            group = part[row.part]
-            if group is None or getattr(row, group) is not None:
-                found[group].append(row)
-        return found
-    union = union_all(
-        *(
-            select(
-                literal(index).label("part"),
-                *(
-                    source.c[n] if n == g else cast(null(), source.c[n].type).label(n)
-                    for n in names
-                ),
-                *aggregates,
+    labels = [str(column.name) for column in parts[0][1]]
+    statements = []
+    for source, sums in parts:
+        if [str(column.name) for column in sums] != labels:
+            raise ValueError("every part sums the same figures in the same order")
+        statement = select(*(source.c[n] for n in names), *sums)
+        statements.append(statement.group_by(*(source.c[n] for n in names)) if names else statement)
+    totals: dict[str | None, dict[Any, list[Any]]] = {g: {} for g in groups}
+    for row in session.execute(union_all(*statements) if len(statements) > 1 else statements[0]):
+        values = row[len(names) :]
+        for group in groups:
+            key = None if group is None else row[names.index(group)]
+            if group is not None and relabel and group in relabel:
+                key = relabel[group].get(key)
+            if group is not None and key is None:
+                continue
+            into = totals[group].setdefault(key, [0] * len(labels))
+            for i, value in enumerate(values):
+                into[i] += value or 0
+    if None in totals:
+        totals[None].setdefault(None, [0] * len(labels))
+    return {
+        group: [
+            SimpleNamespace(
+                **({} if group is None else {group: key}), **dict(zip(labels, v, strict=True))
             )
-            .where(*([source.c[g].is_not(None)] if g else []))
-            .group_by(*([source.c[g]] if g else []))
-            for index, g in enumerate(groups)
-        )
-    )
-    for row in session.execute(union):
-        found[groups[row.part]].append(row)
-    return found
+            for key, v in found.items()
+        ]
+        for group, found in totals.items()
+    }
 
 
 def bucket(day: ColumnElement[Any], grain: str) -> ColumnElement[Any]:

@@ -8,12 +8,12 @@ Appointments also get their punctuality: the first call against the booked start
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     ColumnElement,
-    Row,
     Select,
     Subquery,
     case,
@@ -80,37 +80,44 @@ def tickets_in(
 
 def service_ranks(
     session: Session, scope: Scope, service: InstrumentedAttribute[Any]
-) -> tuple[ColumnElement[int], list[str]]:
+) -> tuple[ColumnElement[int], dict[int, int], list[str]]:
     """The scope's services as small integers, one per key (so that the same service in
     several offices is one group), for ``ranks.quantiles``: of the ticket's first or
-    final service as ``service`` names it; and the keys in that order."""
+    final service as ``service`` names it; the same as a table of service ids, for
+    counts grouped by the ids themselves (which the planner can estimate); and the keys
+    in that order."""
     pairs = session.execute(
         select(Service.id, Service.key).where(Service.id.in_(services_of(scope)))
     )
     ids = dict(pairs.all())
     keys = sorted(set(ids.values()))
     rank = {key: i for i, key in enumerate(keys)}
-    return lookup(service, {i: rank[key] for i, key in ids.items()}), keys
+    table = {i: rank[key] for i, key in ids.items()}
+    return lookup(service, table), table, keys
 
 
 def _waits(
     session: Session, scope: Scope, period: Period
-) -> tuple[Select[*tuple[Any, ...]], list[str]]:
+) -> tuple[Select[*tuple[Any, ...]], Select[*tuple[Any, ...]], dict[int, int], list[str]]:
     """One row per ticket called in person: its line (as ``service_ranks``), local hour,
-    weekday, wait and (appointments) lateness, all as the floor stored them."""
-    service, keys = service_ranks(session, scope, Ticket.first_service_id)
-    rows: Select[*tuple[Any, ...]] = select(
-        service.label("service"),
-        Ticket.issued_hour.label("hour"),
-        weekday(Ticket.day).label("weekday"),
-        Ticket.wait_seconds.label("wait"),
-        Ticket.late_seconds.label("late"),
-    ).where(
-        *tickets_in(scope, period, Ticket.first_service_id),
-        Ticket.kind != TicketKind.PHONE,
-        Ticket.first_called_at.is_not(None),
-    )
-    return rows, keys
+    weekday, wait and (appointments) lateness, all as the floor stored them. Twice: with
+    the line's rank, for the quantiles; with its service id, for the counts."""
+    rank, ranks, keys = service_ranks(session, scope, Ticket.first_service_id)
+
+    def rows(service: ColumnElement[Any]) -> Select[*tuple[Any, ...]]:
+        return select(
+            service.label("service"),
+            Ticket.issued_hour.label("hour"),
+            weekday(Ticket.day).label("weekday"),
+            Ticket.wait_seconds.label("wait"),
+            Ticket.late_seconds.label("late"),
+        ).where(
+            *tickets_in(scope, period, Ticket.first_service_id),
+            Ticket.kind != TicketKind.PHONE,
+            Ticket.first_called_at.is_not(None),
+        )
+
+    return rows(rank), rows(Ticket.first_service_id.expression), ranks, keys
 
 
 GROUPS = ("service", "hour", "weekday")
@@ -133,7 +140,9 @@ def _figures(waits: Subquery) -> list[ColumnElement[Any]]:
     ]
 
 
-def _row(row: Row[Any], quantiles: list[float | None] | None, **labels: Any) -> dict[str, Any]:
+def _row(
+    row: SimpleNamespace, quantiles: list[float | None] | None, **labels: Any
+) -> dict[str, Any]:
     called = row.called or 0
     median, p90 = quantiles or (None, None)
     return {
@@ -157,9 +166,9 @@ BARS = ("median_minutes", "p90_minutes")
 def _tables(session: Session, scope: Scope, period: Period, locale: str) -> list[Table]:
     """Overall, by service, by hour and by weekday, and the appointments' punctuality:
     the counts from one statement, the quantiles from another."""
-    rows, keys = _waits(session, scope, period)
-    waits = rows.subquery("waits")
-    grouped = by_each(session, waits, (None, *GROUPS), _figures(waits))
+    rows, counted, ranks, keys = _waits(session, scope, period)
+    waits = counted.subquery("waits")
+    grouped = by_each(session, [(waits, _figures(waits))], (None, *GROUPS), {"service": ranks})
     overall = grouped[None][0]
     groupings = {
         "overall": Grouping("wait", None, {None: overall.waits}),
@@ -213,7 +222,7 @@ def _tables(session: Session, scope: Scope, period: Period, locale: str) -> list
     ]
 
 
-def _punctuality(overall: Row[Any], quantiles: list[float | None] | None) -> Table:
+def _punctuality(overall: SimpleNamespace, quantiles: list[float | None] | None) -> Table:
     called = overall.lates or 0
     median, p90 = quantiles or (None, None)
     return Table(

@@ -24,7 +24,14 @@ from booking.slots import opening_intervals
 from okienko.database import db
 from okienko.transaction import unit_of_work
 from queueing.arrival import walk_in
-from queueing.models import AuditEntry, CounterHour, StaffUser, Ticket, TicketSequence
+from queueing.models import (
+    AuditEntry,
+    CounterHour,
+    CounterServiceHour,
+    StaffUser,
+    Ticket,
+    TicketSequence,
+)
 from reports.catalogue import REPORTS
 from reports.demo import PATTERNS, add_history
 from reports.scope import Period, Scope
@@ -286,7 +293,15 @@ def test_the_same_days_come_out_the_same(demo: tuple[Flask, str]) -> None:
         )
 
     kept = history()
-    for model in (AuditEntry, BookingEvent, Ticket, Booking, TicketSequence, CounterHour):
+    for model in (
+        AuditEntry,
+        BookingEvent,
+        Ticket,
+        Booking,
+        TicketSequence,
+        CounterHour,
+        CounterServiceHour,
+    ):
         db.session.execute(delete(model).where(model.office_id == office.id))
     names = ("plzen1", "plzen2")
     clerks = db.session.scalars(select(StaffUser).where(StaffUser.username.in_(names)))

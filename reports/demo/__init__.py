@@ -25,8 +25,15 @@ from booking.availability import local_today, schedule_for
 from booking.models import Booking, BookingEvent, Counter, Office
 from booking.slots import Schedule, opening_intervals
 from okienko.database import Model
-from queueing.calling import AT_WORK
-from queueing.models import AuditEntry, CounterHour, StaffUser, Ticket, TicketSequence
+from queueing.models import (
+    AuditEntry,
+    CounterHour,
+    CounterServiceHour,
+    StaffUser,
+    Ticket,
+    TicketSequence,
+)
+from queueing.tally import WORK
 
 from . import bookings, floor
 from .day import Day, Pattern, Setting
@@ -193,7 +200,7 @@ def _write(session: Session, office: Office, days: list[Day], today: date) -> in
     at_work = {
         (e["at"].astimezone(zone), e["counter_id"])
         for e in audit
-        if e["counter_id"] is not None and e["action"] in (*AT_WORK, "phone")
+        if e["counter_id"] is not None and e["action"] in WORK
     }
     _insert(
         session,
@@ -201,6 +208,27 @@ def _write(session: Session, office: Office, days: list[Day], today: date) -> in
         [
             {"office_id": office.id, "day": d, "hour": h, "counter_id": c}
             for d, h, c in sorted({(local.date(), local.hour, c) for local, c in at_work})
+        ],
+    )
+    # As queueing/tally.py keeps it: each ticket's work by counter and local hour, for
+    # the ticket's day and its first and final service.
+    served = Tally[tuple[date, int, int, int]]()
+    for v in visits:
+        t = v.ticket
+        worked = {
+            (e["at"].astimezone(zone).hour, e["counter_id"])
+            for e in v.log
+            if e["counter_id"] is not None and e["action"] in WORK
+        }
+        for hour, counter in worked:
+            for service in {s for s in (t.first_service_id, t.service_id) if s is not None}:
+                served[t.day, hour, counter, service] += 1
+    _insert(
+        session,
+        CounterServiceHour,
+        [
+            dict(office_id=office.id, day=d, hour=h, counter_id=c, service_id=s, tickets=n)
+            for (d, h, c, s), n in sorted(served.items())
         ],
     )
     _insert(
