@@ -27,11 +27,12 @@ from sqlalchemy import (
     literal_column,
     null,
     select,
+    text,
 )
 from sqlalchemy.orm import Session
 
 from booking.models import Counter, Office
-from queueing.models import AuditEntry, StaffUser, Ticket, TicketStatus
+from queueing.models import HANDLED, HAS_ACTS, AuditEntry, StaffUser, Ticket, TicketStatus
 
 from .ranks import Grouping, quantiles
 from .scope import Period, Scope
@@ -68,7 +69,7 @@ def _tickets(
     ).where(*where)
     timed: Select[*tuple[Any, ...]] = select(
         rank.label("service"), *who, Ticket.service_seconds.label("took")
-    ).where(*where, done, Ticket.service_seconds.is_not(None))
+    ).where(*where, text(HANDLED))  # as the index ix_ticket_handled has it
     return rows, timed, ranks, keys
 
 
@@ -94,6 +95,9 @@ def _acts(scope: Scope, period: Period) -> Select[*tuple[Any, ...]]:
             AuditEntry.at >= datetime.combine(period.first - timedelta(days=1), time(), UTC),
             AuditEntry.at < datetime.combine(period.last + timedelta(days=2), time(), UTC),
             *tickets_in(scope, period, Ticket.service_id),
+            # Implied by the act (its entry is written with the ticket's count); it reads
+            # the tickets from the index ix_ticket_acted, not every ticket of the period.
+            text(f"({HAS_ACTS})"),
         )
     )
 

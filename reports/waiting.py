@@ -19,12 +19,13 @@ from sqlalchemy import (
     case,
     func,
     select,
+    text,
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from booking.models import Service
 from okienko.i18n import localized
-from queueing.models import Ticket, TicketKind
+from queueing.models import WAITED, Ticket
 
 from .ranks import Grouping, quantiles
 from .scope import Period, Scope
@@ -113,8 +114,7 @@ def _waits(
             Ticket.late_seconds.label("late"),
         ).where(
             *tickets_in(scope, period, Ticket.first_service_id),
-            Ticket.kind != TicketKind.PHONE,
-            Ticket.first_called_at.is_not(None),
+            text(WAITED),  # called in person, as the index ix_ticket_waited has it
         )
 
     return rows(rank), rows(Ticket.first_service_id.expression), ranks, keys
