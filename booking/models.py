@@ -463,7 +463,7 @@ class BookingEvent(Model):
     lead_minutes: Mapped[int | None] = mapped_column(Integer)
 
     # With what the bookings report counts (PostgreSQL): rows never updated, read from the
-    # index alone (bench/reports.py).
+    # index alone (bench/report_speed.py).
     __table_args__ = (
         Index(
             "ix_booking_event_office_day",

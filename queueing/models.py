@@ -78,6 +78,20 @@ HANDLED = "status = 'done' AND service_seconds IS NOT NULL"
 HAS_ACTS = "recalls > 0 OR transfers > 0 OR parks > 0"
 
 
+def _office_days(name: str, where: str, *include: str) -> Index:
+    """A partial index of tickets by office and day: on PostgreSQL with the columns a
+    report reads of them, so that it reads the index alone."""
+    condition = db.text(where)
+    return Index(
+        name,
+        "office_id",
+        "day",
+        sqlite_where=condition,
+        postgresql_where=condition,
+        postgresql_include=list(include),
+    )
+
+
 class Ticket(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))
@@ -140,7 +154,7 @@ class Ticket(Model):
         ),
         # The floor's line of the day. On PostgreSQL it also carries what the reports read,
         # so a year of one office is read from the index alone, not from table pages that
-        # hold every office's tickets of the day (bench/reports.py).
+        # hold every office's tickets of the day (bench/report_speed.py).
         Index(
             "ix_ticket_office_day_status",
             "office_id",
@@ -168,33 +182,26 @@ class Ticket(Model):
         Index("ix_ticket_service_finished", "service_id", "finished_at"),
         # The waiting and service-time reports sort every duration of the period once per
         # grouping: these two read them from a fifth of the table's pages, and the third
-        # the tickets whose recalls, transfers and parks are counted (bench/reports.py).
+        # the tickets whose recalls, transfers and parks are counted (bench/report_speed.py).
         # Their conditions are written into the reports' statements as these have them:
         # a bound parameter would keep a prepared statement's generic plan away.
-        Index(
+        _office_days(
             "ix_ticket_waited",
-            "office_id",
-            "day",
-            sqlite_where=db.text(WAITED),
-            postgresql_where=db.text(WAITED),
-            postgresql_include=["first_service_id", "issued_hour", "wait_seconds", "late_seconds"],
+            WAITED,
+            "first_service_id",
+            "issued_hour",
+            "wait_seconds",
+            "late_seconds",
         ),
-        Index(
+        _office_days(
             "ix_ticket_handled",
-            "office_id",
-            "day",
-            sqlite_where=db.text(HANDLED),
-            postgresql_where=db.text(HANDLED),
-            postgresql_include=["service_id", "counter_id", "served_by_id", "service_seconds"],
+            HANDLED,
+            "service_id",
+            "counter_id",
+            "served_by_id",
+            "service_seconds",
         ),
-        Index(
-            "ix_ticket_acted",
-            "office_id",
-            "day",
-            sqlite_where=db.text(HAS_ACTS),
-            postgresql_where=db.text(HAS_ACTS),
-            postgresql_include=["id", "service_id"],
-        ),
+        _office_days("ix_ticket_acted", HAS_ACTS, "id", "service_id"),
     )
 
     @property
