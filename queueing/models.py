@@ -71,11 +71,12 @@ class TicketSequence(Model):
 
 # Tickets called in person, and tickets done with a service time: what the waiting and
 # the service-time reports take quantiles of (their partial indexes' conditions).
-WAITED = "first_called_at IS NOT NULL AND kind <> 'phone'"
-HANDLED = "status = 'done' AND service_seconds IS NOT NULL"
+# In brackets: SQLAlchemy's text() adds none when it joins other conditions.
+WAITED = "(first_called_at IS NOT NULL AND kind <> 'phone')"
+HANDLED = "(status = 'done' AND service_seconds IS NOT NULL)"
 # Tickets recalled, transferred or parked: a tenth, whose audit entries the service-time
 # report counts by counter and clerk (each act's entry is written with its count).
-HAS_ACTS = "recalls > 0 OR transfers > 0 OR parks > 0"
+HAS_ACTS = "(recalls > 0 OR transfers > 0 OR parks > 0)"
 
 
 def _office_days(name: str, where: str, *include: str) -> Index:
@@ -181,7 +182,7 @@ class Ticket(Model):
         # Recent handling times, read for every estimate.
         Index("ix_ticket_service_finished", "service_id", "finished_at"),
         # The waiting and service-time reports sort every duration of the period once per
-        # grouping: these two read them from a fifth of the table's pages, and the third
+        # grouping: the first two hold those in a third of the table's size; the last,
         # the tickets whose recalls, transfers and parks are counted (bench/report_speed.py).
         # Their conditions are written into the reports' statements as these have them:
         # a bound parameter would keep a prepared statement's generic plan away.

@@ -97,7 +97,7 @@ def _acts(scope: Scope, period: Period) -> Select[*tuple[Any, ...]]:
             *tickets_in(scope, period, Ticket.service_id),
             # Implied by the act (its entry is written with the ticket's count); it reads
             # the tickets from the index ix_ticket_acted, not every ticket of the period.
-            text(f"({HAS_ACTS})"),
+            text(HAS_ACTS),
         )
     )
 

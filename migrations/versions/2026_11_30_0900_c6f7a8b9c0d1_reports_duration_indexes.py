@@ -16,8 +16,8 @@ down_revision = "b5e6f7a8b9c0"
 branch_labels = None
 depends_on = None
 
-# As queueing/models.py has them (WAITED, HANDLED), written out: a migration keeps the
-# schema of its own day.
+# As queueing/models.py has them (WAITED, HANDLED, HAS_ACTS), written out: a migration
+# keeps the schema of its own day.
 INDEXES = {
     "ix_ticket_waited": (
         "first_called_at IS NOT NULL AND kind <> 'phone'",
